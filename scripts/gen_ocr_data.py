@@ -1,0 +1,319 @@
+#!/usr/bin/python3
+"""Generates rendered OCR data sets for octet's calibration and accuracy checks.
+
+Text is drawn from the characters of the PP-OCR dictionary (models/ppocr/ppocr_keys_v1.txt):
+Chinese words, numbers (dates, prices, phone numbers, percentages), latin words, and mixes of
+these, rendered with Debian's fonts (fonts-noto-cjk, fonts-dejavu-core) through PIL. Everything is
+seeded: sample NNNN depends only on (--seed, --kind, NNNN), so a smaller --count gives a prefix of
+a larger one.
+
+Usage: gen_ocr_data.py --kind rec|cls|det --count N --seed S --out DIR [--format npy|png|both]
+
+Written to DIR:
+  NNNN.npy    (npy, both)  the preprocessed model input, float32 NCHW, batch 1, BGR channel order
+  NNNN.png    (png, both)  the raw rendered image (RGB), before any resizing or normalization
+  labels.tsv  always; one line per sample, `NNNN.png<TAB>label` (a name matches its .npy too)
+
+Kinds, preprocessing and labels (PaddleOCR conventions):
+  rec  one text line. Resize to height 48 keeping the aspect ratio, width ceil(48 * w / h) capped
+       at 320, pad the right with 0 (after normalization) to 48x320; pixels (x/255 - 0.5) / 0.5.
+       Tensor 1x3x48x320. Label: the text (PaddleOCR rec_gt style). Lines may contain spaces: the
+       recognizer's last class (6625 = blank + 6623 dictionary entries + space) is the space.
+  cls  one text line, the same preprocessing at width 192: tensor 1x3x48x192. One line of each
+       pair (0000, 0001), (0002, 0003), ... chosen at random is rotated by 180 degrees before
+       preprocessing, so half of an even count is rotated. Label: "0" or "180".
+  det  a 640x640 page: light, sometimes noisy background with 3 to 8 text lines at random places,
+       some rotated by up to 12 degrees. No resize (640 is a multiple of 32 and <= 960).
+       Channel c of the BGR image is normalized as (x/255 - mean[c]) / std[c] with
+       mean = (0.485, 0.456, 0.406), std = (0.229, 0.224, 0.225), index 0 applied to B, exactly as
+       PaddleOCR's NormalizeImage does on an OpenCV (BGR) image. Tensor 1x3x640x640.
+       Label: PaddleOCR det JSON, `[{"transcription": "...", "points": [[x, y] x 4]}, ...]`,
+       points clockwise from the text's top-left corner, in pixels of the original image. Since
+       the page is not resized, the same numbers index the .npy tensor: point (x, y) is element
+       [0, :, y, x] (the model's probability map, 1x1x640x640, uses the same coordinates).
+
+Resizing (rec, cls) is bilinear with half-pixel centers and no antialiasing, the same as OpenCV's
+INTER_LINEAR and ONNX Resize (linear, half_pixel): simple to reproduce exactly in C++.
+
+Run with Debian's /usr/bin/python3 (python3-numpy, python3-pil).
+"""
+import argparse
+import json
+import math
+import pathlib
+import sys
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+KIND_IDS = {"rec": 1, "cls": 2, "det": 3}  # mixed into the seed so kinds differ for one --seed
+PAIR_STREAM = 180  # a fourth seed word: the random stream shared by a pair of samples (cls rotation)
+
+LINE_HEIGHT = 48
+LINE_WIDTH = {"rec": 320, "cls": 192}
+DET_PAGE_SIZE = 640
+DET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+DET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+NOTO_DIR = "/usr/share/fonts/opentype/noto"
+DEJAVU_DIR = "/usr/share/fonts/truetype/dejavu"
+SIMPLIFIED_CHINESE_FACE = 2  # face index of "Noto Sans/Serif CJK SC" in the .ttc collections
+CJK_FONTS = [  # (path, face index): cover Chinese and latin
+    (f"{NOTO_DIR}/NotoSansCJK-Regular.ttc", SIMPLIFIED_CHINESE_FACE),
+    (f"{NOTO_DIR}/NotoSansCJK-Bold.ttc", SIMPLIFIED_CHINESE_FACE),
+    (f"{NOTO_DIR}/NotoSerifCJK-Regular.ttc", SIMPLIFIED_CHINESE_FACE),
+]
+LATIN_FONTS = [  # latin, digits and ASCII punctuation only
+    (f"{DEJAVU_DIR}/DejaVuSans.ttf", 0),
+    (f"{DEJAVU_DIR}/DejaVuSerif.ttf", 0),
+    (f"{DEJAVU_DIR}/DejaVuSansMono.ttf", 0),
+    (f"{DEJAVU_DIR}/DejaVuSans-Bold.ttf", 0),
+]
+
+LATIN_WORDS = (
+    "total price date invoice order number name address phone email station street road "
+    "open close hotel coffee market bank China Beijing Shanghai Shenzhen OCR ONNX model "
+    "text line page INT8 CPU Paddle Hello World sale free menu tea water taxi exit"
+).split()
+
+
+class FontBook:
+    """Loads fonts once per (file, face, size) and knows which characters each font can draw."""
+
+    def __init__(self):
+        self._fonts = {}
+
+    def get(self, font_spec, size):
+        key = (font_spec, size)
+        if key not in self._fonts:
+            path, face = font_spec
+            self._fonts[key] = ImageFont.truetype(path, size, index=face)
+        return self._fonts[key]
+
+    def drawable(self, font_spec, characters):
+        """The characters that do not render as the font's missing-glyph box."""
+        font = self.get(font_spec, 24)
+        missing_glyph = _glyph_signature(font, "\ue000")  # private use: never in these fonts
+        return {c for c in characters if _glyph_signature(font, c) != missing_glyph}
+
+
+def _glyph_signature(font, character):
+    mask = font.getmask(character)
+    return mask.size, bytes(mask)
+
+
+class TextSampler:
+    """Random short texts made only of dictionary characters (plus space)."""
+
+    def __init__(self, dictionary, font_book):
+        allowed = set(dictionary) | {" "}
+        cjk_drawable = set.intersection(*(font_book.drawable(f, dictionary) for f in CJK_FONTS))
+        self.chinese = sorted(c for c in cjk_drawable if "\u4e00" <= c <= "\u9fff")
+        self.latin_words = [w for w in LATIN_WORDS if set(w) <= allowed]
+        self.allowed = allowed & (cjk_drawable | {" "})
+        if len(self.chinese) < 1000 or not self.latin_words or not set("0123456789.-:%") <= allowed:
+            sys.exit("gen_ocr_data: error: the dictionary lacks the expected characters")
+
+    def sample(self, rng):
+        kind = rng.choice(["chinese", "chinese", "number", "latin", "mixed"])
+        if kind == "chinese":
+            text = self._chinese(rng, 2, 9)
+        elif kind == "number":
+            text = self._number(rng)
+        elif kind == "latin":
+            text = " ".join(self._latin_word(rng) for _ in range(rng.integers(1, 3)))
+        else:
+            parts = [self._chinese(rng, 1, 5), rng.choice([self._number(rng), self._latin_word(rng)])]
+            rng.shuffle(parts)
+            text = "".join(parts)
+        assert set(text) <= self.allowed, text
+        return text
+
+    def _chinese(self, rng, min_length, max_length):
+        length = rng.integers(min_length, max_length)
+        return "".join(self.chinese[i] for i in rng.integers(0, len(self.chinese), length))
+
+    def _latin_word(self, rng):
+        word = self.latin_words[rng.integers(len(self.latin_words))]
+        case = rng.integers(3)
+        return word.upper() if case == 0 else word.lower() if case == 1 else word
+
+    def _number(self, rng):
+        form = rng.integers(5)
+        if form == 0:
+            return f"{rng.integers(1990, 2030)}-{rng.integers(1, 13):02d}-{rng.integers(1, 29):02d}"
+        if form == 1:
+            return f"{rng.integers(0, 10000)}.{rng.integers(0, 100):02d}"
+        if form == 2:
+            return f"1{rng.integers(30, 90)}-{rng.integers(0, 10000):04d}-{rng.integers(0, 10000):04d}"
+        if form == 3:
+            return f"{rng.integers(0, 101)}%"
+        return f"{rng.integers(0, 24):02d}:{rng.integers(0, 60):02d}"
+
+
+def pick_font(rng, font_book, text, size):
+    choices = LATIN_FONTS + CJK_FONTS if text.isascii() else CJK_FONTS
+    return font_book.get(choices[rng.integers(len(choices))], size)
+
+
+def light_background(rng, height, width):
+    base = rng.integers(200, 256, size=3)
+    image = np.broadcast_to(base, (height, width, 3)).astype(np.float32)
+    if rng.random() < 0.5:
+        image = image + rng.normal(0.0, rng.uniform(2.0, 10.0), size=image.shape)
+    return image.clip(0, 255).astype(np.uint8)
+
+
+def dark_color(rng):
+    return tuple(int(v) for v in rng.integers(0, 90, size=3))
+
+
+def render_line(rng, font_book, text, max_aspect):
+    """A tight RGB crop of one text line with a small random margin; shortens the text until the
+    line's width / height is at most max_aspect. Returns (image, text)."""
+    size = int(rng.integers(22, 41))
+    font = pick_font(rng, font_book, text, size)
+    margin_x, margin_y = int(rng.integers(2, 12)), int(rng.integers(2, 8))
+    while True:
+        left, top, right, bottom = font.getbbox(text)
+        width, height = right - left + 2 * margin_x, bottom - top + 2 * margin_y
+        if width <= max_aspect * height or len(text) == 1:
+            break
+        text = text[:-1].rstrip() or text[0]
+    image = Image.fromarray(light_background(rng, height, width))
+    ImageDraw.Draw(image).text((margin_x - left, margin_y - top), text, font=font, fill=dark_color(rng))
+    return image, text
+
+
+def resize_bilinear(image, out_height, out_width):
+    """HWC uint8 -> HWC float32; bilinear, half-pixel centers, no antialiasing (cv2.INTER_LINEAR)."""
+
+    def axis_weights(in_size, out_size):
+        source = (np.arange(out_size, dtype=np.float64) + 0.5) * (in_size / out_size) - 0.5
+        source = source.clip(0, in_size - 1)
+        low = np.floor(source).astype(np.int64)
+        high = np.minimum(low + 1, in_size - 1)
+        return low, high, (source - low).astype(np.float32)
+
+    rows_low, rows_high, row_weight = axis_weights(image.shape[0], out_height)
+    cols_low, cols_high, col_weight = axis_weights(image.shape[1], out_width)
+    pixels = image.astype(np.float32)
+    rows = pixels[rows_low] * (1 - row_weight)[:, None, None] + pixels[rows_high] * row_weight[:, None, None]
+    return rows[:, cols_low] * (1 - col_weight)[None, :, None] + rows[:, cols_high] * col_weight[None, :, None]
+
+
+def preprocess_line(image, target_width):
+    """RGB PIL line image -> 1x3x48xtarget_width float32 (PaddleOCR rec/cls preprocessing)."""
+    rgb = np.asarray(image)
+    height, width = rgb.shape[:2]
+    resized_width = min(target_width, math.ceil(LINE_HEIGHT * width / height))
+    resized = resize_bilinear(rgb, LINE_HEIGHT, resized_width)
+    normalized = (resized / 255.0 - 0.5) / 0.5
+    tensor = np.zeros((1, 3, LINE_HEIGHT, target_width), dtype=np.float32)
+    tensor[0, :, :, :resized_width] = normalized[:, :, ::-1].transpose(2, 0, 1)  # RGB -> BGR, HWC -> CHW
+    return tensor
+
+
+def preprocess_page(image):
+    """RGB PIL page -> 1x3xHxW float32 (PaddleOCR det preprocessing, no resize needed)."""
+    bgr = np.asarray(image, dtype=np.float32)[:, :, ::-1] / 255.0
+    normalized = (bgr - DET_MEAN) / DET_STD
+    return np.ascontiguousarray(normalized.transpose(2, 0, 1)[None], dtype=np.float32)
+
+
+def make_rec(rng, font_book, sampler, index, pair_rng):
+    image, text = render_line(rng, font_book, sampler.sample(rng), LINE_WIDTH["rec"] / LINE_HEIGHT)
+    return image, preprocess_line(image, LINE_WIDTH["rec"]), text
+
+
+def make_cls(rng, font_book, sampler, index, pair_rng):
+    image, _ = render_line(rng, font_book, sampler.sample(rng), LINE_WIDTH["cls"] / LINE_HEIGHT)
+    rotated = index % 2 == pair_rng.integers(2)
+    if rotated:
+        image = image.transpose(Image.Transpose.ROTATE_180)
+    return image, preprocess_line(image, LINE_WIDTH["cls"]), "180" if rotated else "0"
+
+
+def rotate_points(points, angle_degrees, old_size, new_size):
+    """Where points of an image land after PIL's Image.rotate(angle, expand=True) (counter-clockwise
+    about the center; y grows downwards)."""
+    angle = math.radians(angle_degrees)
+    cos, sin = math.cos(angle), math.sin(angle)
+    old_cx, old_cy = old_size[0] / 2, old_size[1] / 2
+    new_cx, new_cy = new_size[0] / 2, new_size[1] / 2
+    return [
+        (new_cx + (x - old_cx) * cos + (y - old_cy) * sin, new_cy - (x - old_cx) * sin + (y - old_cy) * cos)
+        for x, y in points
+    ]
+
+
+def make_det(rng, font_book, sampler, index, pair_rng):
+    page = Image.fromarray(light_background(rng, DET_PAGE_SIZE, DET_PAGE_SIZE))
+    occupied = []  # axis-aligned boxes (x0, y0, x1, y1) of placed lines, with a gap around them
+    labels = []
+    for _ in range(rng.integers(3, 9)):
+        text = sampler.sample(rng)
+        font = pick_font(rng, font_book, text, int(rng.integers(20, 45)))
+        left, top, right, bottom = font.getbbox(text)
+        pad = 4
+        layer = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 0))
+        ImageDraw.Draw(layer).text((pad - left, pad - top), text, font=font, fill=dark_color(rng) + (255,))
+        ink_box = [(pad, pad), (layer.width - pad, pad), (layer.width - pad, layer.height - pad), (pad, layer.height - pad)]
+        angle = 0.0 if rng.random() < 0.6 else float(rng.uniform(-12, 12))
+        rotated = layer.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
+        quad = rotate_points(ink_box, angle, layer.size, rotated.size)
+        if rotated.width >= DET_PAGE_SIZE or rotated.height >= DET_PAGE_SIZE:
+            continue
+        for _attempt in range(30):
+            x = int(rng.integers(0, DET_PAGE_SIZE - rotated.width))
+            y = int(rng.integers(0, DET_PAGE_SIZE - rotated.height))
+            box = (x - 6, y - 6, x + rotated.width + 6, y + rotated.height + 6)
+            if all(box[2] <= o[0] or o[2] <= box[0] or box[3] <= o[1] or o[3] <= box[1] for o in occupied):
+                break
+        else:
+            continue  # no free place for this line
+        occupied.append(box)
+        page.paste(rotated, (x, y), rotated)
+        points = [[int(round(px + x)), int(round(py + y))] for px, py in quad]
+        labels.append({"transcription": text, "points": points})
+    return page, preprocess_page(page), json.dumps(labels, ensure_ascii=False)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Generate seeded OCR data sets (see the file header).")
+    parser.add_argument("--kind", required=True, choices=sorted(KIND_IDS))
+    parser.add_argument("--count", required=True, type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True, type=pathlib.Path)
+    parser.add_argument("--format", choices=["npy", "png", "both"], default="npy")
+    parser.add_argument("--dict", type=pathlib.Path, default=pathlib.Path("models/ppocr/ppocr_keys_v1.txt"))
+    args = parser.parse_args()
+    if args.count < 1:
+        parser.error("--count must be at least 1")
+    if not args.dict.is_file():
+        sys.exit(f"gen_ocr_data: error: no dictionary at {args.dict} (run scripts/fetch_models.sh)")
+
+    dictionary = args.dict.read_text(encoding="utf-8").splitlines()
+    font_book = FontBook()
+    sampler = TextSampler(dictionary, font_book)
+    args.out.mkdir(parents=True, exist_ok=True)
+    digits = max(4, len(str(args.count - 1)))
+
+    make = {"rec": make_rec, "cls": make_cls, "det": make_det}[args.kind]
+    label_lines = []
+    for index in range(args.count):
+        rng = np.random.default_rng([args.seed, KIND_IDS[args.kind], index])
+        pair_rng = np.random.default_rng([args.seed, KIND_IDS[args.kind], index // 2, PAIR_STREAM])
+        image, tensor, label = make(rng, font_book, sampler, index, pair_rng)
+        name = f"{index:0{digits}d}"
+        if args.format in ("npy", "both"):
+            np.save(args.out / f"{name}.npy", tensor)
+        if args.format in ("png", "both"):
+            image.save(args.out / f"{name}.png")
+        label_lines.append(f"{name}.png\t{label}\n")
+    (args.out / "labels.tsv").write_text("".join(label_lines), encoding="utf-8")
+    print(f"gen_ocr_data: wrote {args.count} {args.kind} samples to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
