@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """Generates rendered OCR data sets for octet's calibration and accuracy checks.
 
-Text is drawn from the characters of the PP-OCR dictionary (models/ppocr/ppocr_keys_v1.txt):
-Chinese words, numbers (dates, prices, phone numbers, percentages), latin words, and mixes of
-these, rendered with Debian's fonts (fonts-noto-cjk, fonts-dejavu-core) through PIL. Everything is
-seeded: sample NNNN depends only on (--seed, --kind, NNNN), so a smaller --count gives a prefix of
-a larger one.
+Text is drawn from the characters of the PP-OCR dictionary (--dict, default: this repository's
+models/ppocr/ppocr_keys_v1.txt): Chinese words, numbers (dates, prices, phone numbers,
+percentages), latin words, and mixes of these, rendered with Debian's fonts (fonts-noto-cjk,
+fonts-dejavu-core) through PIL. Everything is seeded: sample NNNN depends only on (--seed, --kind,
+NNNN), so a smaller --count gives a prefix of a larger one.
 
 Usage: gen_ocr_data.py --kind rec|cls|det --count N --seed S --out DIR [--format npy|png|both]
+                       [--dict FILE]     (--format defaults to npy, --seed to 0)
 
 Written to DIR:
   NNNN.npy    (npy, both)  the preprocessed model input, float32 NCHW, batch 1, BGR channel order
@@ -55,6 +56,7 @@ DET_PAGE_SIZE = 640
 DET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 DET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
+DEFAULT_DICTIONARY = pathlib.Path(__file__).resolve().parent.parent / "models/ppocr/ppocr_keys_v1.txt"
 NOTO_DIR = "/usr/share/fonts/opentype/noto"
 DEJAVU_DIR = "/usr/share/fonts/truetype/dejavu"
 SIMPLIFIED_CHINESE_FACE = 2  # face index of "Noto Sans/Serif CJK SC" in the .ttc collections
@@ -78,10 +80,12 @@ LATIN_WORDS = (
 
 
 class FontBook:
-    """Loads fonts once per (file, face, size) and knows which characters each font can draw."""
+    """Loads fonts once per (file, face, size) and knows which characters every CJK font draws."""
 
     def __init__(self):
         self._fonts = {}
+        self._cjk_drawable = {}  # character -> bool, filled as characters are first used
+        self._missing_glyphs = [_glyph_signature(self.get(spec, 24), "\ue000") for spec in CJK_FONTS]
 
     def get(self, font_spec, size):
         key = (font_spec, size)
@@ -90,11 +94,15 @@ class FontBook:
             self._fonts[key] = ImageFont.truetype(path, size, index=face)
         return self._fonts[key]
 
-    def drawable(self, font_spec, characters):
-        """The characters that do not render as the font's missing-glyph box."""
-        font = self.get(font_spec, 24)
-        missing_glyph = _glyph_signature(font, "\ue000")  # private use: never in these fonts
-        return {c for c in characters if _glyph_signature(font, c) != missing_glyph}
+    def cjk_drawable(self, character):
+        """Whether no CJK font draws the character as its missing-glyph box (U+E000, a private-use
+        code point, shows what that box looks like)."""
+        if character not in self._cjk_drawable:
+            self._cjk_drawable[character] = all(
+                _glyph_signature(self.get(spec, 24), character) != missing
+                for spec, missing in zip(CJK_FONTS, self._missing_glyphs)
+            )
+        return self._cjk_drawable[character]
 
 
 def _glyph_signature(font, character):
@@ -103,14 +111,14 @@ def _glyph_signature(font, character):
 
 
 class TextSampler:
-    """Random short texts made only of dictionary characters (plus space)."""
+    """Random short texts made only of dictionary characters (plus space) that the fonts draw."""
 
     def __init__(self, dictionary, font_book):
         allowed = set(dictionary) | {" "}
-        cjk_drawable = set.intersection(*(font_book.drawable(f, dictionary) for f in CJK_FONTS))
-        self.chinese = sorted(c for c in cjk_drawable if "\u4e00" <= c <= "\u9fff")
+        self.font_book = font_book
+        self.chinese = sorted(c for c in allowed if "\u4e00" <= c <= "\u9fff")
         self.latin_words = [w for w in LATIN_WORDS if set(w) <= allowed]
-        self.allowed = allowed & (cjk_drawable | {" "})
+        self.allowed = allowed
         if len(self.chinese) < 1000 or not self.latin_words or not set("0123456789.-:%") <= allowed:
             sys.exit("gen_ocr_data: error: the dictionary lacks the expected characters")
 
@@ -130,8 +138,13 @@ class TextSampler:
         return text
 
     def _chinese(self, rng, min_length, max_length):
-        length = rng.integers(min_length, max_length)
-        return "".join(self.chinese[i] for i in rng.integers(0, len(self.chinese), length))
+        characters = []
+        for _ in range(rng.integers(min_length, max_length)):
+            character = self.chinese[rng.integers(len(self.chinese))]
+            while not self.font_book.cjk_drawable(character):
+                character = self.chinese[rng.integers(len(self.chinese))]
+            characters.append(character)
+        return "".join(characters)
 
     def _latin_word(self, rng):
         word = self.latin_words[rng.integers(len(self.latin_words))]
@@ -286,7 +299,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, type=pathlib.Path)
     parser.add_argument("--format", choices=["npy", "png", "both"], default="npy")
-    parser.add_argument("--dict", type=pathlib.Path, default=pathlib.Path("models/ppocr/ppocr_keys_v1.txt"))
+    parser.add_argument("--dict", type=pathlib.Path, default=DEFAULT_DICTIONARY)
     args = parser.parse_args()
     if args.count < 1:
         parser.error("--count must be at least 1")
