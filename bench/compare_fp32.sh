@@ -6,7 +6,7 @@
 #
 #   bench/compare_fp32.sh [--time SEC] [--threads N] [--rounds R] [--models det,rec,...] [--out DIR]
 #
-# Writes DIR/<model>.<octet|ort>.<round>.json (default DIR: a new bench/out-fp32-* folder) and
+# Writes DIR/<model>.<octet|ort>.<round>.json (default DIR: a new out/bench-fp32-* folder) and
 # prints a markdown table (bench/fp32_table.py) to paste into bench/RESULTS.md. A model whose file
 # is missing is skipped with a note (scripts/fetch_models.sh, scripts/export_torchvision.sh make
 # them); a failed run shows as "failed" and the run goes on.
@@ -34,7 +34,7 @@ while (($# > 0)); do
     *) echo "compare_fp32: error: unknown argument $1 (see --help)" >&2; exit 1 ;;
   esac
 done
-out_dir="${out_dir:-bench/out-fp32-$(date +%Y%m%d-%H%M%S)}"
+out_dir="${out_dir:-out/bench-fp32-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$out_dir"
 
 # name  model file  input  (input names checked with python3-onnx: PP-OCR "x", torchvision "input")
@@ -45,6 +45,14 @@ models=(
   "resnet50 models/torchvision/resnet50.onnx input=1x3x224x224"
   "mobilenet_v2 models/torchvision/mobilenet_v2.onnx input=1x3x224x224"
 )
+
+known_names=" $(printf '%s\n' "${models[@]}" | awk '{print $1}' | tr '\n' ' ')"
+for name in ${selected//,/ }; do
+  if [[ "$known_names" != *" $name "* ]]; then
+    echo "compare_fp32: error: unknown model $name (known:$known_names)" >&2
+    exit 1
+  fi
+done
 
 : >"$out_dir/notes.tsv"
 : >"$out_dir/models.tsv"

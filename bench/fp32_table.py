@@ -26,7 +26,7 @@ def median_of(runs, key):
 
 def cell(runs):
     if not runs:
-        return "failed / not run", None
+        return "-", None
     median = median_of(runs, "median")
     return f"{median:.2f} / {median_of(runs, 'p90'):.2f}", median
 

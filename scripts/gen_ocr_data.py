@@ -55,6 +55,11 @@ LINE_WIDTH = {"rec": 320, "cls": 192}
 DET_PAGE_SIZE = 640
 DET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 DET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+DET_LINES_PER_PAGE = (3, 8)  # inclusive range
+DET_MAX_ANGLE_DEGREES = 12.0
+DET_ROTATED_FRACTION = 0.4  # of the lines
+DET_LINE_GAP = 6  # pixels kept free around each placed line, so boxes do not touch
+DET_PLACEMENT_ATTEMPTS = 30  # random positions tried before a line is dropped
 
 DEFAULT_DICTIONARY = pathlib.Path(__file__).resolve().parent.parent / "models/ppocr/ppocr_keys_v1.txt"
 NOTO_DIR = "/usr/share/fonts/opentype/noto"
@@ -170,7 +175,8 @@ def pick_font(rng, font_book, text, size):
 
 
 def light_background(rng, height, width):
-    base = rng.integers(200, 256, size=3)
+    """Near-white paper, slightly tinted, with sensor-like noise half of the time."""
+    base = np.clip(rng.integers(210, 256) + rng.integers(-12, 13, size=3), 0, 255)
     image = np.broadcast_to(base, (height, width, 3)).astype(np.float32)
     if rng.random() < 0.5:
         image = image + rng.normal(0.0, rng.uniform(2.0, 10.0), size=image.shape)
@@ -264,23 +270,25 @@ def make_det(rng, font_book, sampler, index, pair_rng):
     page = Image.fromarray(light_background(rng, DET_PAGE_SIZE, DET_PAGE_SIZE))
     occupied = []  # axis-aligned boxes (x0, y0, x1, y1) of placed lines, with a gap around them
     labels = []
-    for _ in range(rng.integers(3, 9)):
+    for _ in range(rng.integers(DET_LINES_PER_PAGE[0], DET_LINES_PER_PAGE[1] + 1)):
         text = sampler.sample(rng)
         font = pick_font(rng, font_book, text, int(rng.integers(20, 45)))
         left, top, right, bottom = font.getbbox(text)
-        pad = 4
+        pad = 4  # transparent border so that rotation does not clip the glyphs
         layer = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 0))
         ImageDraw.Draw(layer).text((pad - left, pad - top), text, font=font, fill=dark_color(rng) + (255,))
         ink_box = [(pad, pad), (layer.width - pad, pad), (layer.width - pad, layer.height - pad), (pad, layer.height - pad)]
-        angle = 0.0 if rng.random() < 0.6 else float(rng.uniform(-12, 12))
+        rotate = rng.random() < DET_ROTATED_FRACTION
+        angle = float(rng.uniform(-DET_MAX_ANGLE_DEGREES, DET_MAX_ANGLE_DEGREES)) if rotate else 0.0
         rotated = layer.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
         quad = rotate_points(ink_box, angle, layer.size, rotated.size)
         if rotated.width >= DET_PAGE_SIZE or rotated.height >= DET_PAGE_SIZE:
             continue
-        for _attempt in range(30):
+        for _attempt in range(DET_PLACEMENT_ATTEMPTS):
             x = int(rng.integers(0, DET_PAGE_SIZE - rotated.width))
             y = int(rng.integers(0, DET_PAGE_SIZE - rotated.height))
-            box = (x - 6, y - 6, x + rotated.width + 6, y + rotated.height + 6)
+            gap = DET_LINE_GAP
+            box = (x - gap, y - gap, x + rotated.width + gap, y + rotated.height + gap)
             if all(box[2] <= o[0] or o[2] <= box[0] or box[3] <= o[1] or o[3] <= box[1] for o in occupied):
                 break
         else:

@@ -25,6 +25,8 @@ const fs = require('fs');
 const path = require('path');
 const ort = require(path.join(__dirname, '..', 'node_modules', 'onnxruntime-node'));
 
+ort.env.logLevel = 'fatal'; // errors reach the user once, through fail(), not also as ORT log lines
+
 // ---- .npy reading and writing ----------------------------------------------------------------
 
 const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // "\x93NUMPY"
@@ -187,7 +189,12 @@ async function run(model, options) {
   fs.mkdirSync(outputDir, { recursive: true });
   for (const file of files) {
     const input = readNpy(path.join(inputDir, file));
-    const outputs = await session.run({ [session.inputNames[0]]: input });
+    let outputs;
+    try {
+      outputs = await session.run({ [session.inputNames[0]]: input });
+    } catch (error) {
+      fail(`${path.join(inputDir, file)} (shape ${input.dims.join('x')}): ${error.message}`);
+    }
     const stem = file.slice(0, -'.npy'.length);
     session.outputNames.forEach((name, index) => {
       const target = index === 0 ? `${stem}.npy` : `${stem}.${name}.npy`;

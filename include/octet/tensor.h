@@ -61,6 +61,12 @@ template <> constexpr DataType dtype_of<Bfloat16>() { return DataType::kBfloat16
 
 using Shape = std::vector<int64_t>;
 
+// Physical order of a tensor's elements. shape() is always the logical ONNX shape (N, C, spatial...);
+// a channels-last tensor of logical shape [N, C, H, W] stores its elements in N, H, W, C order.
+// Kernels that do not declare channels-last support only ever see kPlain tensors: the runtime
+// converts at the boundary.
+enum class Layout : uint8_t { kPlain, kChannelsLast };
+
 // Number of elements of a shape (1 for a scalar). Throws Error on a negative dimension or overflow.
 int64_t element_count(const Shape& shape);
 // "1x3x224x224"; "scalar" for rank 0.
@@ -76,6 +82,8 @@ class Tensor {
   Tensor() = default;
   // Allocates a zero-filled tensor. Throws Error when the size exceeds kMaxTensorBytes.
   Tensor(DataType dtype, Shape shape);
+  // Allocates without filling: for outputs a kernel overwrites entirely (saves a memory pass).
+  static Tensor uninitialized(DataType dtype, Shape shape);
   Tensor(Tensor&&) noexcept = default;
   Tensor& operator=(Tensor&&) noexcept = default;
   Tensor(const Tensor&) = delete;
@@ -96,6 +104,9 @@ class Tensor {
   int64_t element_count() const { return element_count_; }
   size_t byte_size() const { return static_cast<size_t>(element_count_) * dtype_size(dtype_); }
   bool empty() const { return dtype_ == DataType::kUndefined; }
+  Layout layout() const { return layout_; }
+  // Declares how the buffer is ordered; does not move data (see runtime/layout.h for conversions).
+  void set_layout(Layout layout) { layout_ = layout; }
 
   // Typed element access; throws Error if T does not match dtype().
   template <typename T>
@@ -125,8 +136,10 @@ class Tensor {
     void operator()(std::byte* pointer) const;
   };
   void check_type(DataType requested) const;
+  Tensor(DataType dtype, Shape shape, bool zero_fill);
 
   DataType dtype_ = DataType::kUndefined;
+  Layout layout_ = Layout::kPlain;
   Shape shape_;
   int64_t element_count_ = 0;
   std::unique_ptr<std::byte[], AlignedFree> buffer_;

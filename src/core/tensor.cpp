@@ -73,7 +73,11 @@ std::string shape_to_string(const Shape& shape) {
 
 void Tensor::AlignedFree::operator()(std::byte* pointer) const { std::free(pointer); }
 
-Tensor::Tensor(DataType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+Tensor::Tensor(DataType dtype, Shape shape) : Tensor(dtype, std::move(shape), true) {}
+
+Tensor Tensor::uninitialized(DataType dtype, Shape shape) { return Tensor(dtype, std::move(shape), false); }
+
+Tensor::Tensor(DataType dtype, Shape shape, bool zero_fill) : dtype_(dtype), shape_(std::move(shape)) {
   check(dtype_size(dtype) > 0, "tensors of type ", dtype_name(dtype), " are not supported");
   element_count_ = octet::element_count(shape_);
   const int64_t element_size = static_cast<int64_t>(dtype_size(dtype));
@@ -85,7 +89,7 @@ Tensor::Tensor(DataType dtype, Shape shape) : dtype_(dtype), shape_(std::move(sh
   if (padded == 0) padded = kAlignment;
   auto* memory = static_cast<std::byte*>(std::aligned_alloc(kAlignment, padded));
   if (!memory) throw Error(concat("out of memory allocating ", bytes, " bytes"));
-  std::memset(memory, 0, padded);
+  if (zero_fill) std::memset(memory, 0, padded);
   buffer_.reset(memory);
 }
 
@@ -95,6 +99,7 @@ void Tensor::check_type(DataType requested) const {
 }
 
 void Tensor::reshape(Shape shape) {
+  check(layout_ == Layout::kPlain, "cannot reshape a channels-last tensor");
   check(octet::element_count(shape) == element_count_, "cannot reshape ", shape_to_string(shape_), " to ",
         shape_to_string(shape));
   shape_ = std::move(shape);
@@ -103,6 +108,7 @@ void Tensor::reshape(Shape shape) {
 Tensor Tensor::clone() const {
   if (empty()) return Tensor();
   Tensor copy(dtype_, shape_);
+  copy.layout_ = layout_;
   std::memcpy(copy.raw_data(), raw_data(), byte_size());
   return copy;
 }

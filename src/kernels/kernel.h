@@ -34,8 +34,10 @@ class KernelContext {
   // Output slot `index`: assign a tensor to it. Slots beyond output_count() are not requested.
   Tensor& output(size_t index);
   bool output_requested(size_t index) const { return index < outputs_.size(); }
-  // Allocates output `index` with the given type and shape and returns it.
+  // Allocates output `index` (zero-filled) with the given type and shape and returns it.
   Tensor& allocate_output(size_t index, DataType dtype, Shape shape);
+  // Same without zero-filling, for kernels that write every element.
+  Tensor& allocate_uninitialized_output(size_t index, DataType dtype, Shape shape);
   ThreadPool& threads() const { return threads_; }
 
  private:
@@ -49,7 +51,14 @@ class Kernel {
   virtual ~Kernel() = default;
   // Throws Error (bad data) or UnsupportedError (a type or attribute value this kernel lacks).
   virtual void run(KernelContext& context) = 0;
+  // Whether run() accepts channels-last inputs (Tensor::layout()). Kernels that return false get
+  // plain tensors only: the runtime converts channels-last inputs before calling them.
+  virtual bool accepts_channels_last() const { return false; }
+  // The implementation detail that ran last (e.g. oneDNN's "brgconv:avx512_core"), for profiles.
+  virtual std::string detail() const { return ""; }
 };
+
+class KernelRegistry;
 
 // What a kernel factory receives.
 struct KernelCreateInfo {
@@ -57,6 +66,8 @@ struct KernelCreateInfo {
   int64_t opset;  // version of the node's domain imported by the model
   // Returns the initializer tensor named `value_name`, or nullptr when the value is computed at run time.
   std::function<const Tensor*(const std::string& value_name)> find_constant;
+  // The registry creating this kernel, for composite kernels that build on other ops' kernels.
+  const KernelRegistry* registry = nullptr;
 };
 
 // Returns a kernel for the node, or nullptr with `decline_reason` set when this implementation

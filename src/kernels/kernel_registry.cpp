@@ -19,6 +19,12 @@ Tensor& KernelContext::allocate_output(size_t index, DataType dtype, Shape shape
   return slot;
 }
 
+Tensor& KernelContext::allocate_uninitialized_output(size_t index, DataType dtype, Shape shape) {
+  Tensor& slot = output(index);
+  slot = Tensor::uninitialized(dtype, std::move(shape));
+  return slot;
+}
+
 namespace {
 std::string normalized_domain(const std::string& domain) { return domain == "ai.onnx" ? "" : domain; }
 }  // namespace
@@ -38,7 +44,7 @@ bool KernelRegistry::supports(const std::string& domain, const std::string& op_t
   return candidates_.count({normalized_domain(domain), op_type}) > 0;
 }
 
-KernelChoice KernelRegistry::create(const KernelCreateInfo& info) const {
+KernelChoice KernelRegistry::create(const KernelCreateInfo& info, const std::string& only_implementation) const {
   auto found = candidates_.find({normalized_domain(info.node.domain), info.node.op_type});
   if (found == candidates_.end()) {
     throw UnsupportedError(concat("node ", info.node.describe(), ": op ",
@@ -47,8 +53,11 @@ KernelChoice KernelRegistry::create(const KernelCreateInfo& info) const {
   }
   KernelChoice choice;
   for (const auto& candidate : found->second) {
+    if (!only_implementation.empty() && candidate.implementation != only_implementation) continue;
     std::string reason;
-    std::unique_ptr<Kernel> kernel = candidate.factory(info, reason);
+    KernelCreateInfo candidate_info = info;
+    candidate_info.registry = this;
+    std::unique_ptr<Kernel> kernel = candidate.factory(candidate_info, reason);
     if (kernel) {
       choice.kernel = std::move(kernel);
       choice.implementation = candidate.implementation;

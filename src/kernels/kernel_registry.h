@@ -32,7 +32,8 @@ class KernelRegistry {
                      KernelFactory factory);
   bool supports(const std::string& domain, const std::string& op_type) const;
   // Creates the kernel for a node. Throws UnsupportedError when no candidate exists or all decline.
-  KernelChoice create(const KernelCreateInfo& info) const;
+  // A non-empty `only_implementation` restricts the choice to that candidate ("reference").
+  KernelChoice create(const KernelCreateInfo& info, const std::string& only_implementation = "") const;
   // Every registered op type of a domain, sorted.
   std::vector<std::string> op_types(const std::string& domain) const;
 

@@ -24,11 +24,22 @@ std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(stream), std::istreambuf_iterator<char>());
 }
 
-std::string first_line(const std::string& text) {
-  auto end = text.find('\n');
-  std::string line = end == std::string::npos ? text : text.substr(0, end);
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  return line;
+// The checker's message on one line: its lines joined, blank lines and trailing spaces dropped
+// (it names the node on the line after the complaint).
+std::string one_line(const std::string& text) {
+  std::string result;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) result += (result.empty() ? "" : " ") + line;
+    start = end + 1;
+  }
+  constexpr size_t kMaxLength = 400;
+  if (result.size() > kMaxLength) result = result.substr(0, kMaxLength) + "...";
+  return result;
 }
 
 ValueInfo value_info_from_proto(const onnx::ValueInfoProto& proto) {
@@ -218,7 +229,12 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base
     throw UnsupportedError(concat(what, ": unsupported data type ", proto.data_type()));
   Shape shape(proto.dims().begin(), proto.dims().end());
   for (int64_t dim : shape) check(dim >= 0, what, ": negative dimension in shape ", shape_to_string(shape));
-  Tensor tensor(dtype, shape);
+  Tensor tensor;
+  try {
+    tensor = Tensor(dtype, shape);
+  } catch (const Error& error) {
+    throw Error(concat(what, ": ", error.what()));
+  }
   const size_t expected_bytes = tensor.byte_size();
 
   const bool external = proto.data_location() == onnx::TensorProto::EXTERNAL;
@@ -288,7 +304,7 @@ Model model_from_proto(onnx::ModelProto& proto, const std::string& base_director
       try {
         onnx::checker::check_model(proto);
       } catch (const std::exception& error) {
-        throw Error(concat(source, ": invalid model: ", first_line(error.what())));
+        throw Error(concat(source, ": invalid model: ", one_line(error.what())));
       }
     }
   }
@@ -314,6 +330,8 @@ Model model_from_proto(onnx::ModelProto& proto, const std::string& base_director
   for (const auto& input : graph_proto.input()) {
     // Before IR version 4, initializers were also listed as inputs; they stay initializers here.
     if (graph.initializers.count(input.name())) continue;
+    if (input.has_type() && !input.type().has_tensor_type())
+      throw UnsupportedError(concat(source, ": input '", input.name(), "' is not a tensor (sequence, map and optional inputs are not supported)"));
     graph.inputs.push_back(value_info_from_proto(input));
   }
   for (const auto& output : graph_proto.output()) graph.outputs.push_back(value_info_from_proto(output));

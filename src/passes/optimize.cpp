@@ -1,7 +1,71 @@
 #include "passes/optimize.h"
 
-namespace octet {
+#include <set>
 
-std::vector<std::string> optimize_model(Model& model, const KernelRegistry& registry) { return {}; }
+#include "passes/graph_edit.h"
+#include "passes/passes.h"
+
+namespace octet {
+namespace {
+
+struct NamedPass {
+  const char* name;
+  GraphPass run;
+};
+
+// Order matters within a round: identities go first so that the folds see through them; shape
+// folding feeds constant folding; batch-norm folding needs constant weights (a folded Constant or
+// Transpose); dead-node removal sweeps up what the others disconnected.
+constexpr NamedPass kDefaultPasses[] = {
+    {"remove_identity", remove_identity},
+    {"fold_shape_subgraphs", fold_shape_subgraphs},
+    {"fold_constants", fold_constants},
+    {"fold_batch_norm", fold_batch_norm},
+    {"remove_dead_nodes", remove_dead_nodes},
+};
+
+// Each round can only shrink the graph, so the fixed point comes quickly (typically in two or three
+// rounds); the bound guards against a pass that keeps reporting changes by mistake.
+constexpr int kMaxRounds = 10;
+
+// Drops declared types of values that no longer exist (renamed, folded away), so that later users
+// of value_infos never read a stale entry.
+void drop_stale_value_infos(Graph& graph) {
+  std::set<std::string> existing;
+  for (const auto& node : graph.nodes) existing.insert(node.outputs.begin(), node.outputs.end());
+  std::erase_if(graph.value_infos, [&](const auto& entry) {
+    return !existing.count(entry.first) && !graph.initializers.count(entry.first);
+  });
+}
+
+}  // namespace
+
+std::vector<std::string> optimize_model(Model& model, const KernelRegistry& registry) {
+  Graph& graph = model.graph;
+  for (const auto& node : graph.nodes)
+    if (has_subgraph(node)) return {};  // a subgraph may read any outer value by name: see has_subgraph
+  graph.topological_sort();  // every pass relies on topological order
+
+  const PassContext context{registry};
+  std::vector<std::string> applied;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    bool changed = false;
+    for (const auto& pass : kDefaultPasses) {
+      if (!pass.run(model, context)) continue;
+      changed = true;
+      applied.push_back(pass.name);
+#ifndef NDEBUG
+      try {
+        graph.verify();
+      } catch (const Error& error) {
+        throw Error(concat("graph is invalid after pass ", pass.name, ": ", error.what()));
+      }
+#endif
+    }
+    if (!changed) break;
+  }
+  drop_stale_value_infos(graph);
+  return applied;
+}
 
 }  // namespace octet

@@ -1,11 +1,14 @@
 #include "runtime/session.h"
 
+#include <malloc.h>
+
 #include <chrono>
 #include <limits>
 #include <set>
 
 #include "onnx/onnx_io.h"
 #include "passes/optimize.h"
+#include "core/layout.h"
 #include "runtime/builtin_kernels.h"
 
 namespace octet {
@@ -22,8 +25,26 @@ struct Session::Step {
   std::vector<size_t> release_after;  // slots whose last reader is this step
 };
 
+namespace {
+
+// Activation buffers are freed after their last reader and reallocated on the next run. Keeping
+// large blocks on the heap (instead of fresh mmap regions, glibc's default above 32 MiB at most)
+// lets each run reuse the previous run's pages rather than fault in new ones.
+void keep_freed_memory_for_reuse() {
+  static const bool configured = [] {
+    constexpr int kMmapThreshold = 1 << 30;
+    mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
+    mallopt(M_TRIM_THRESHOLD, kMmapThreshold);
+    return true;
+  }();
+  (void)configured;
+}
+
+}  // namespace
+
 Session::Session(Model model, const SessionOptions& options)
     : model_(std::move(model)), options_(options), threads_(options.threads) {
+  keep_freed_memory_for_reuse();
   const KernelRegistry& registry = builtin_kernel_registry();
   if (options_.optimize) applied_passes_ = optimize_model(model_, registry);
   Graph& graph = model_.graph;
@@ -46,7 +67,7 @@ Session::Session(Model model, const SessionOptions& options)
     for (const auto& input : node.inputs) step.input_slots.push_back(input.empty() ? kNoSlot : slot_for(input));
     for (const auto& output : node.outputs) step.output_slots.push_back(output.empty() ? kNoSlot : slot_for(output));
     KernelCreateInfo info{node, model_.opset(node.domain), find_constant};
-    KernelChoice choice = registry.create(info);
+    KernelChoice choice = registry.create(info, options_.implementation);
     step.kernel = std::move(choice.kernel);
     placements_.push_back({node.name, node.op_type, choice.implementation, std::move(choice.declined_reasons)});
     steps_.push_back(std::move(step));
@@ -127,10 +148,26 @@ std::vector<Tensor> Session::run(const std::map<std::string, const Tensor*>& fee
   if (options_.profile) node_times_ms_.assign(steps_.size(), 0.0);
   std::vector<const Tensor*> step_inputs;
   std::vector<Tensor> step_outputs;
+  // Plain copies of channels-last values, made once for all consumers that need plain input.
+  std::map<size_t, Tensor> plain_copies;
+  int64_t live_bytes = 0;
+  peak_activation_bytes_ = 0;
   for (size_t s = 0; s < steps_.size(); ++s) {
     Step& step = steps_[s];
     step_inputs.clear();
-    for (size_t slot : step.input_slots) step_inputs.push_back(slot == kNoSlot ? nullptr : values[slot]);
+    const bool accepts_channels_last = step.kernel->accepts_channels_last();
+    for (size_t slot : step.input_slots) {
+      const Tensor* value = slot == kNoSlot ? nullptr : values[slot];
+      if (value && !accepts_channels_last && value->layout() != Layout::kPlain) {
+        auto [entry, inserted] = plain_copies.try_emplace(slot);
+        if (inserted) {
+          entry->second = to_plain(*value, threads_);
+          live_bytes += static_cast<int64_t>(entry->second.byte_size());
+        }
+        value = &entry->second;
+      }
+      step_inputs.push_back(value);
+    }
     // Trailing omitted inputs are dropped so kernels see the count the node really has.
     while (!step_inputs.empty() && step_inputs.back() == nullptr) step_inputs.pop_back();
     step_outputs.clear();
@@ -146,6 +183,7 @@ std::vector<Tensor> Session::run(const std::map<std::string, const Tensor*>& fee
     } catch (const std::bad_alloc&) {
       throw Error(concat("node ", step.node->describe(), ": out of memory"));
     }
+    if (options_.node_observer) options_.node_observer(*step.node, step_inputs, step_outputs);
     if (options_.profile) {
       node_times_ms_[s] =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -157,17 +195,26 @@ std::vector<Tensor> Session::run(const std::map<std::string, const Tensor*>& fee
         throw Error(concat("node ", step.node->describe(), ": output ", o, " was not produced"));
       owned[slot] = std::move(step_outputs[o]);
       values[slot] = &owned[slot];
+      live_bytes += static_cast<int64_t>(owned[slot].byte_size());
     }
+    peak_activation_bytes_ = std::max(peak_activation_bytes_, live_bytes);
     for (size_t slot : step.release_after) {
+      live_bytes -= static_cast<int64_t>(owned[slot].byte_size());
       owned[slot] = Tensor();
       values[slot] = nullptr;
+      if (auto copy = plain_copies.find(slot); copy != plain_copies.end()) {
+        live_bytes -= static_cast<int64_t>(copy->second.byte_size());
+        plain_copies.erase(copy);
+      }
     }
   }
 
   std::vector<Tensor> results;
   results.reserve(output_slots_.size());  // pointers into results stay valid
   for (size_t slot : output_slots_) {
-    if (!owned[slot].empty()) {
+    if (values[slot] && values[slot]->layout() != Layout::kPlain) {
+      results.push_back(to_plain(*values[slot], threads_));
+    } else if (!owned[slot].empty()) {
       results.push_back(std::move(owned[slot]));
       values[slot] = &results.back();
     } else {
@@ -176,6 +223,12 @@ std::vector<Tensor> Session::run(const std::map<std::string, const Tensor*>& fee
     }
   }
   return results;
+}
+
+std::vector<std::string> Session::last_node_details() const {
+  std::vector<std::string> details;
+  for (const auto& step : steps_) details.push_back(step.kernel->detail());
+  return details;
 }
 
 }  // namespace octet

@@ -2,7 +2,9 @@
 // inferences for any input shapes the model allows.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <span>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,10 +16,18 @@
 
 namespace octet {
 
+// Called after each node runs, with its inputs and outputs (borrowed for the call): for
+// calibration statistics and shape recording. Outputs may be channels-last (Tensor::layout()).
+using NodeObserver =
+    std::function<void(const Node& node, std::span<const Tensor* const> inputs, std::span<const Tensor> outputs)>;
+
 struct SessionOptions {
   int threads = 0;        // <= 0: one per core
   bool optimize = true;   // run the default graph passes
   bool profile = false;   // record per-node wall time
+  // "" picks the best implementation per node; "reference" restricts to the reference kernels.
+  std::string implementation;
+  NodeObserver node_observer;  // optional
 };
 
 // Where one node runs and why other candidates declined.
@@ -53,6 +63,11 @@ class Session {
 
   // Wall time per node (milliseconds) of the last run, in node order; empty unless options.profile.
   const std::vector<double>& last_node_times_ms() const { return node_times_ms_; }
+  // The kernel detail per node of the last run (e.g. "brgconv:avx512_core", "reference fallback: ...").
+  std::vector<std::string> last_node_details() const;
+  // Largest total size of intermediate tensors alive at once during the last run, in bytes
+  // (graph inputs and initializers excluded).
+  int64_t last_peak_activation_bytes() const { return peak_activation_bytes_; }
 
  private:
   struct Step;
@@ -69,6 +84,7 @@ class Session {
   std::vector<size_t> input_slots_;
   std::vector<size_t> output_slots_;
   std::vector<double> node_times_ms_;
+  int64_t peak_activation_bytes_ = 0;
 };
 
 }  // namespace octet

@@ -1,6 +1,7 @@
 #include "runtime/test_case.h"
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <vector>
 
@@ -39,6 +40,14 @@ std::string compare(const Tensor& actual, const Tensor& expected, double rtol, d
   return "";
 }
 
+// ONNX 1.12's test data stores bfloat16 tensors as uint16 (the same bits): read them as declared.
+Tensor as_declared_type(Tensor tensor, DataType declared) {
+  if (tensor.dtype() != DataType::kUint16 || declared != DataType::kBfloat16) return tensor;
+  Tensor converted(DataType::kBfloat16, tensor.shape());
+  std::memcpy(converted.raw_data(), tensor.raw_data(), tensor.byte_size());
+  return converted;
+}
+
 }  // namespace
 
 TestCaseResult run_test_case(const std::string& directory, double rtol, double atol, int threads) {
@@ -54,7 +63,12 @@ TestCaseResult run_test_case(const std::string& directory, double rtol, double a
     std::sort(data_sets.begin(), data_sets.end());
     for (const auto& data_set : data_sets) {
       std::vector<Tensor> inputs;
-      for (const auto& file : numbered_files(data_set, "input_")) inputs.push_back(load_tensor_file(file.string()));
+      for (const auto& file : numbered_files(data_set, "input_")) {
+        const size_t index = inputs.size();
+        const DataType declared =
+            index < session->inputs().size() ? session->inputs()[index].dtype : DataType::kUndefined;
+        inputs.push_back(as_declared_type(load_tensor_file(file.string()), declared));
+      }
       std::map<std::string, const Tensor*> feeds;
       // Inputs are matched to graph inputs by position, as the ONNX test runner does.
       for (size_t i = 0; i < inputs.size() && i < session->inputs().size(); ++i)
@@ -62,8 +76,8 @@ TestCaseResult run_test_case(const std::string& directory, double rtol, double a
       std::vector<Tensor> outputs = session->run(feeds);
       std::vector<fs::path> expected_files = numbered_files(data_set, "output_");
       for (size_t i = 0; i < expected_files.size(); ++i) {
-        const Tensor expected = load_tensor_file(expected_files[i].string());
         check(i < outputs.size(), "output ", i, " missing");
+        const Tensor expected = as_declared_type(load_tensor_file(expected_files[i].string()), outputs[i].dtype());
         const std::string mismatch = compare(outputs[i], expected, rtol, atol);
         if (!mismatch.empty()) {
           result.status = TestCaseStatus::kFailed;

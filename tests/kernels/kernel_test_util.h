@@ -68,18 +68,20 @@ inline Node make_node(const std::string& op_type, size_t input_count, size_t out
 // it once. Inputs given as nullptr are omitted. `constant_inputs` marks input indices the kernel
 // may treat as initializers (pre-packing).
 inline std::vector<Tensor> run_node(const Node& node, const std::vector<const Tensor*>& inputs, int64_t opset = 17,
-                                    const std::vector<size_t>& constant_inputs = {}, int threads = 1) {
+                                    const std::vector<size_t>& constant_inputs = {}, int threads = 1,
+                                    const std::string& implementation = "", std::string* detail = nullptr) {
   std::map<std::string, const Tensor*> constants;
   for (size_t index : constant_inputs) constants[node.inputs.at(index)] = inputs.at(index);
   KernelCreateInfo info{node, opset, [&](const std::string& name) -> const Tensor* {
                           auto found = constants.find(name);
                           return found == constants.end() ? nullptr : found->second;
                         }};
-  KernelChoice choice = builtin_kernel_registry().create(info);
+  KernelChoice choice = builtin_kernel_registry().create(info, implementation);
   ThreadPool pool(threads);
   std::vector<Tensor> outputs(node.outputs.size());
   KernelContext context(inputs, outputs, pool);
   choice.kernel->run(context);
+  if (detail) *detail = choice.kernel->detail();
   return outputs;
 }
 

@@ -12,6 +12,7 @@ void register_reference_kernels(KernelRegistry& registry) {
   register_tensor_kernels(registry);
   register_reduce_kernels(registry);
   register_quantize_kernels(registry);
+  register_fused_kernels(registry);
 }
 
 }  // namespace octet

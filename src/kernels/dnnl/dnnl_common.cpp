@@ -1,0 +1,126 @@
+#include "kernels/dnnl/dnnl_common.h"
+
+#include <omp.h>
+
+#include "core/layout.h"
+
+namespace octet::dnnl_backend {
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& thread_stream() {
+  thread_local dnnl::stream stream(cpu_engine());
+  return stream;
+}
+
+void set_thread_count(int threads) { omp_set_num_threads(threads); }
+
+dnnl::memory::data_type to_dnnl(DataType dtype) {
+  using dt = dnnl::memory::data_type;
+  switch (dtype) {
+    case DataType::kFloat: return dt::f32;
+    case DataType::kUint8: return dt::u8;
+    case DataType::kInt8: return dt::s8;
+    case DataType::kInt32: return dt::s32;
+    case DataType::kBfloat16: return dt::bf16;
+    case DataType::kFloat16: return dt::f16;
+    default: throw UnsupportedError(concat("oneDNN has no ", dtype_name(dtype), " type"));
+  }
+}
+
+dnnl::memory::dims to_dims(const Shape& shape) { return dnnl::memory::dims(shape.begin(), shape.end()); }
+
+dnnl::memory::format_tag format_for(Layout layout, size_t rank) {
+  using tag = dnnl::memory::format_tag;
+  if (layout == Layout::kChannelsLast) {
+    switch (rank) {
+      case 3: return tag::nwc;
+      case 4: return tag::nhwc;
+      case 5: return tag::ndhwc;
+      default: throw Error(concat("channels-last layout needs rank 3 to 5, got ", rank));
+    }
+  }
+  switch (rank) {
+    case 1: return tag::a;
+    case 2: return tag::ab;
+    case 3: return tag::abc;
+    case 4: return tag::abcd;
+    case 5: return tag::abcde;
+    case 6: return tag::abcdef;
+    default: throw UnsupportedError(concat("oneDNN tensors have rank 1 to 6, got ", rank));
+  }
+}
+
+dnnl::memory::desc describe(const Tensor& tensor) {
+  return dnnl::memory::desc(to_dims(tensor.shape()), to_dnnl(tensor.dtype()),
+                            format_for(tensor.layout(), tensor.shape().size()));
+}
+
+dnnl::memory wrap(const Tensor& tensor, const dnnl::memory::desc& desc) {
+  // oneDNN takes a non-const handle; kernels only read from inputs wrapped this way.
+  return dnnl::memory(desc, cpu_engine(), const_cast<void*>(tensor.raw_data()));
+}
+
+bool append_post_ops(const std::vector<PostOp>& post_ops, dnnl::post_ops& dnnl_post_ops, std::string& reason) {
+  using algorithm = dnnl::algorithm;
+  for (const auto& post_op : post_ops) {
+    switch (post_op.kind) {
+      case PostOpKind::kRelu: dnnl_post_ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f); break;
+      case PostOpKind::kLeakyRelu:
+        dnnl_post_ops.append_eltwise(1.0f, algorithm::eltwise_relu, post_op.alpha, 0.0f);
+        break;
+      case PostOpKind::kClip:
+        dnnl_post_ops.append_eltwise(1.0f, algorithm::eltwise_clip, post_op.alpha, post_op.beta);
+        break;
+      case PostOpKind::kSigmoid: dnnl_post_ops.append_eltwise(1.0f, algorithm::eltwise_logistic, 0.0f, 0.0f); break;
+      case PostOpKind::kTanh: dnnl_post_ops.append_eltwise(1.0f, algorithm::eltwise_tanh, 0.0f, 0.0f); break;
+      case PostOpKind::kHardSigmoid:
+        dnnl_post_ops.append_eltwise(1.0f, algorithm::eltwise_linear, post_op.alpha, post_op.beta);
+        dnnl_post_ops.append_eltwise(1.0f, algorithm::eltwise_clip, 0.0f, 1.0f);
+        break;
+      case PostOpKind::kHardSwish: dnnl_post_ops.append_eltwise(1.0f, algorithm::eltwise_hardswish, 0.0f, 0.0f); break;
+      case PostOpKind::kSwish: dnnl_post_ops.append_eltwise(1.0f, algorithm::eltwise_swish, 1.0f, 0.0f); break;
+      case PostOpKind::kGeluErf: dnnl_post_ops.append_eltwise(1.0f, algorithm::eltwise_gelu_erf, 0.0f, 0.0f); break;
+      case PostOpKind::kGeluTanh:
+        dnnl_post_ops.append_eltwise(1.0f, algorithm::eltwise_gelu_tanh, 0.0f, 0.0f);
+        break;
+      case PostOpKind::kLinear:
+        dnnl_post_ops.append_eltwise(1.0f, algorithm::eltwise_linear, post_op.alpha, post_op.beta);
+        break;
+      case PostOpKind::kSum: dnnl_post_ops.append_sum(1.0f); break;
+      default: reason = concat("post-op ", post_op_name(post_op.kind), " has no oneDNN form"); return false;
+    }
+  }
+  return true;
+}
+
+std::string implementation_name(const dnnl::primitive_desc_base& primitive_desc) {
+  return primitive_desc.impl_info_str();
+}
+
+ReferenceFallback::ReferenceFallback(const KernelCreateInfo& info) {
+  check(info.registry != nullptr, "oneDNN kernels need the kernel registry for their fallback");
+  kernel_ = info.registry->create(info, "reference").kernel;
+}
+
+void ReferenceFallback::run(KernelContext& context) {
+  std::vector<Tensor> plain_copies(context.input_count());
+  std::vector<const Tensor*> inputs(context.input_count());
+  for (size_t i = 0; i < context.input_count(); ++i) {
+    const Tensor* input = context.optional_input(i);
+    if (input && input->layout() != Layout::kPlain) {
+      plain_copies[i] = to_plain(*input, context.threads());
+      input = &plain_copies[i];
+    }
+    inputs[i] = input;
+  }
+  std::vector<Tensor> outputs(context.output_count());
+  KernelContext plain_context(inputs, outputs, context.threads());
+  kernel_->run(plain_context);
+  for (size_t i = 0; i < outputs.size(); ++i) context.output(i) = std::move(outputs[i]);
+}
+
+}  // namespace octet::dnnl_backend

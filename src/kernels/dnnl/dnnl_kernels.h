@@ -1,0 +1,27 @@
+// oneDNN-backed kernels, registered ahead of the reference kernels.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "kernels/kernel_registry.h"
+
+namespace octet {
+
+// Adds every oneDNN kernel as the preferred candidate of its op.
+void register_dnnl_kernels(KernelRegistry& registry);
+
+namespace dnnl_backend {
+std::unique_ptr<Kernel> create_conv_kernel(const KernelCreateInfo& info, std::string& reason);
+std::unique_ptr<Kernel> create_pool_kernel(const KernelCreateInfo& info, std::string& reason);
+std::unique_ptr<Kernel> create_activation_kernel(const KernelCreateInfo& info, std::string& reason);
+std::unique_ptr<Kernel> create_binary_kernel(const KernelCreateInfo& info, std::string& reason);
+std::unique_ptr<Kernel> create_concat_kernel(const KernelCreateInfo& info, std::string& reason);
+std::unique_ptr<Kernel> create_resize_kernel(const KernelCreateInfo& info, std::string& reason);
+std::unique_ptr<Kernel> create_matmul_kernel(const KernelCreateInfo& info, std::string& reason);
+std::unique_ptr<Kernel> create_softmax_kernel(const KernelCreateInfo& info, std::string& reason);
+std::unique_ptr<Kernel> create_layer_norm_kernel(const KernelCreateInfo& info, std::string& reason);
+std::unique_ptr<Kernel> create_deconv_kernel(const KernelCreateInfo& info, std::string& reason);
+}  // namespace dnnl_backend
+
+}  // namespace octet

@@ -1,0 +1,112 @@
+#include "runtime/benchmark.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "core/float16.h"
+#include "runtime/model_stats.h"
+
+namespace octet {
+namespace {
+
+constexpr double kPercentile90 = 0.9;
+constexpr int64_t kBytesPerKilobyte = 1024;  // Linux reports ru_maxrss in kilobytes
+
+template <typename T, typename Convert>
+void fill_uniform(Tensor& tensor, std::mt19937& generator, Convert convert) {
+  std::uniform_real_distribution<float> distribution(0.0f, 1.0f);
+  T* values = static_cast<T*>(tensor.raw_data());
+  for (int64_t i = 0; i < tensor.element_count(); ++i) values[i] = convert(distribution(generator));
+}
+
+}  // namespace
+
+LatencySummary summarize_latencies(std::vector<double> latencies_ms) {
+  check(!latencies_ms.empty(), "no latencies to summarize");
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  const size_t count = latencies_ms.size();
+  LatencySummary summary;
+  summary.min = latencies_ms.front();
+  summary.max = latencies_ms.back();
+  summary.median = count % 2 == 1 ? latencies_ms[count / 2]
+                                  : (latencies_ms[count / 2 - 1] + latencies_ms[count / 2]) / 2;
+  // Nearest rank: the smallest value with at least 90% of the values at or below it.
+  const size_t rank = static_cast<size_t>(std::ceil(kPercentile90 * static_cast<double>(count)));
+  summary.p90 = latencies_ms[std::max<size_t>(rank, 1) - 1];
+  summary.mean = std::accumulate(latencies_ms.begin(), latencies_ms.end(), 0.0) / static_cast<double>(count);
+  return summary;
+}
+
+int64_t peak_resident_bytes() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  return static_cast<int64_t>(usage.ru_maxrss) * kBytesPerKilobyte;
+}
+
+Tensor random_input_tensor(DataType dtype, const Shape& shape, uint32_t seed) {
+  Tensor tensor(dtype, shape);
+  std::mt19937 generator(seed);
+  switch (dtype) {
+    case DataType::kFloat: fill_uniform<float>(tensor, generator, [](float value) { return value; }); break;
+    case DataType::kDouble: fill_uniform<double>(tensor, generator, [](float value) { return double{value}; }); break;
+    case DataType::kFloat16: fill_uniform<Float16>(tensor, generator, float_to_half); break;
+    case DataType::kBfloat16: fill_uniform<Bfloat16>(tensor, generator, float_to_bfloat16); break;
+    default: break;  // integers and booleans stay zero: valid as indices, sizes and masks
+  }
+  return tensor;
+}
+
+BenchmarkResult run_benchmark(Session& session, const BenchmarkOptions& options) {
+  BenchmarkResult result;
+  result.input_shapes = resolve_input_shapes(session.inputs(), options.input_shapes, options.batch, true);
+  result.threads = session.thread_count();
+
+  std::vector<Tensor> inputs;
+  inputs.reserve(session.inputs().size());
+  std::map<std::string, const Tensor*> feeds;
+  uint32_t seed = options.seed;
+  for (const ValueInfo& input : session.inputs()) {
+    const DataType dtype = input.dtype == DataType::kUndefined ? DataType::kFloat : input.dtype;
+    try {
+      inputs.push_back(random_input_tensor(dtype, result.input_shapes.at(input.name), seed++));
+    } catch (const Error& error) {
+      throw Error(concat("input '", input.name, "': ", error.what()));
+    }
+    feeds[input.name] = &inputs.back();
+  }
+  if (options.batch) {
+    result.batch = *options.batch;
+  } else if (!inputs.empty() && inputs.front().rank() >= 2) {
+    result.batch = inputs.front().dim(0);
+  }
+
+  using Clock = std::chrono::steady_clock;
+  for (int64_t i = 0; i < options.warmup_iterations; ++i) session.run(feeds);
+  result.warmup_iterations = options.warmup_iterations;
+
+  const auto phase_start = Clock::now();
+  double elapsed_seconds = 0;
+  while (result.iterations < options.min_iterations || elapsed_seconds < options.min_seconds) {
+    const auto start = Clock::now();
+    session.run(feeds);
+    const auto end = Clock::now();
+    result.latencies_ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+    ++result.iterations;
+    elapsed_seconds = std::chrono::duration<double>(end - phase_start).count();
+  }
+  result.total_seconds = elapsed_seconds;
+  result.latency_ms = summarize_latencies(result.latencies_ms);
+  result.throughput_fps = elapsed_seconds > 0
+                              ? static_cast<double>(result.batch * result.iterations) / elapsed_seconds
+                              : 0.0;
+  result.peak_resident_bytes = peak_resident_bytes();
+  result.peak_activation_bytes = session.last_peak_activation_bytes();
+  return result;
+}
+
+}  // namespace octet
