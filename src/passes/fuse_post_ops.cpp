@@ -103,6 +103,14 @@ void make_fused(Node& node) {
   write_post_ops(node, {});
 }
 
+// oneDNN 2.6 computes a chain wrongly when one element-wise kind appears twice with different
+// parameters (seen on brdgmm_dw convolutions: the second use gets the first one's constants).
+bool repeats_kind_with_other_parameters(const std::vector<PostOp>& post_ops, const PostOp& next) {
+  for (const auto& post_op : post_ops)
+    if (post_op.kind == next.kind && (post_op.alpha != next.alpha || post_op.beta != next.beta)) return true;
+  return false;
+}
+
 bool has_sum(const std::vector<PostOp>& post_ops) {
   for (const auto& post_op : post_ops)
     if (post_op.kind == PostOpKind::kSum) return true;
@@ -152,11 +160,17 @@ bool fuse_post_ops(Model& model, const PassContext& context) {
         }
       }
       if (!post_op && !took_bias) continue;
-      make_fused(fused);
-      if (post_op) {
+      if (post_op && post_op->kind == PostOpKind::kLinear && !post_ops.empty() &&
+          post_ops.back().kind == PostOpKind::kLinear) {
+        // a2 * (a1 * x + b1) + b2 = (a2 * a1) * x + (a2 * b1 + b2): one post-op instead of two.
+        PostOp& previous = post_ops.back();
+        previous = {PostOpKind::kLinear, post_op->alpha * previous.alpha, post_op->alpha * previous.beta + post_op->beta};
+      } else if (post_op) {
+        if (post_op->kind != PostOpKind::kSum && repeats_kind_with_other_parameters(post_ops, *post_op)) continue;
         post_ops.push_back(*post_op);
-        write_post_ops(fused, post_ops);
       }
+      make_fused(fused);
+      if (post_op) write_post_ops(fused, post_ops);
       if (!sum_operand.empty()) {
         fused.inputs.resize(kSumInput + 1);
         fused.inputs[kSumInput] = sum_operand;

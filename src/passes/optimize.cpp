@@ -3,6 +3,7 @@
 #include <set>
 
 #include "passes/graph_edit.h"
+#include "passes/fusion_passes.h"
 #include "passes/passes.h"
 
 namespace octet {
@@ -21,6 +22,7 @@ constexpr NamedPass kDefaultPasses[] = {
     {"fold_shape_subgraphs", fold_shape_subgraphs},
     {"fold_constants", fold_constants},
     {"fold_batch_norm", fold_batch_norm},
+    {"fold_conv_affine", fold_conv_affine},
     {"remove_dead_nodes", remove_dead_nodes},
 };
 
@@ -40,7 +42,15 @@ void drop_stale_value_infos(Graph& graph) {
 
 }  // namespace
 
-std::vector<std::string> optimize_model(Model& model, const KernelRegistry& registry) {
+// Execution fusions run once the standard passes reached their fixed point: activation patterns
+// first (so that post-op fusion sees HardSwish, Swish, LayerNormalization), then post-ops.
+constexpr NamedPass kExecutionPasses[] = {
+    {"fuse_activation_patterns", fuse_activation_patterns},
+    {"fuse_post_ops", fuse_post_ops},
+    {"remove_dead_nodes", remove_dead_nodes},
+};
+
+std::vector<std::string> optimize_model(Model& model, const KernelRegistry& registry, OptimizationLevel level) {
   Graph& graph = model.graph;
   for (const auto& node : graph.nodes)
     if (has_subgraph(node)) return {};  // a subgraph may read any outer value by name: see has_subgraph
@@ -63,6 +73,15 @@ std::vector<std::string> optimize_model(Model& model, const KernelRegistry& regi
 #endif
     }
     if (!changed) break;
+  }
+  if (level == OptimizationLevel::kExecution) {
+    for (const auto& pass : kExecutionPasses) {
+      if (!pass.run(model, context)) continue;
+      applied.push_back(pass.name);
+#ifndef NDEBUG
+      graph.verify();
+#endif
+    }
   }
   drop_stale_value_infos(graph);
   return applied;

@@ -31,6 +31,8 @@ bool fold_constants(Model& model, const PassContext& context);
 bool fold_shape_subgraphs(Model& model, const PassContext& context);
 // Folds inference BatchNormalization into the weights and bias of a preceding Conv, ConvTranspose or Gemm.
 bool fold_batch_norm(Model& model, const PassContext& context);
+// Folds a per-channel or scalar Mul/Div/Add/Sub by a constant into the preceding Conv's weights and bias.
+bool fold_conv_affine(Model& model, const PassContext& context);
 // Removes nodes whose outputs nobody reads (and that are not graph outputs), then unused initializers.
 bool remove_dead_nodes(Model& model, const PassContext& context);
 

@@ -46,7 +46,7 @@ Session::Session(Model model, const SessionOptions& options)
     : model_(std::move(model)), options_(options), threads_(options.threads) {
   keep_freed_memory_for_reuse();
   const KernelRegistry& registry = builtin_kernel_registry();
-  if (options_.optimize) applied_passes_ = optimize_model(model_, registry);
+  if (options_.optimize) applied_passes_ = optimize_model(model_, registry, OptimizationLevel::kExecution);
   Graph& graph = model_.graph;
   graph.topological_sort();
   graph.verify();
@@ -124,6 +124,7 @@ void Session::validate_feed(const ValueInfo& declared, const Tensor& tensor) con
 }
 
 std::vector<Tensor> Session::run(const std::map<std::string, const Tensor*>& feeds) {
+  set_kernel_library_threads(threads_.thread_count());
   const Graph& graph = model_.graph;
   std::vector<Tensor> owned(slot_count_);
   std::vector<const Tensor*> values(slot_count_, nullptr);

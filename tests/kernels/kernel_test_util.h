@@ -64,12 +64,12 @@ inline Node make_node(const std::string& op_type, size_t input_count, size_t out
   return node;
 }
 
-// Creates the node's kernel from the built-in registry (the first candidate that accepts) and runs
+// Creates the node's kernel from the built-in registry (by default its reference implementation) and runs
 // it once. Inputs given as nullptr are omitted. `constant_inputs` marks input indices the kernel
 // may treat as initializers (pre-packing).
 inline std::vector<Tensor> run_node(const Node& node, const std::vector<const Tensor*>& inputs, int64_t opset = 17,
                                     const std::vector<size_t>& constant_inputs = {}, int threads = 1,
-                                    const std::string& implementation = "", std::string* detail = nullptr) {
+                                    const std::string& implementation = "reference", std::string* detail = nullptr) {
   std::map<std::string, const Tensor*> constants;
   for (size_t index : constant_inputs) constants[node.inputs.at(index)] = inputs.at(index);
   KernelCreateInfo info{node, opset, [&](const std::string& name) -> const Tensor* {

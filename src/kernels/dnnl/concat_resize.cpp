@@ -144,6 +144,8 @@ class ResizeKernel : public Kernel {
                                       (nearest_mode == "round_prefer_floor" || nearest_mode == "round_prefer_ceil");
         if (!asymmetric_floor && !half_pixel_round) return false;
       } else {
+        // oneDNN's linear downsampling does not interpolate like ONNX: upsampling (and copies) only.
+        if (dst_shape[i] < src.shape()[i]) return false;
         if (coordinate_mode != "half_pixel" && !(coordinate_mode == "pytorch_half_pixel" && dst_shape[i] > 1))
           return false;
       }

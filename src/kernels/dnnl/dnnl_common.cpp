@@ -66,6 +66,16 @@ dnnl::memory wrap(const Tensor& tensor, const dnnl::memory::desc& desc) {
 
 bool append_post_ops(const std::vector<PostOp>& post_ops, dnnl::post_ops& dnnl_post_ops, std::string& reason) {
   using algorithm = dnnl::algorithm;
+  for (size_t i = 0; i < post_ops.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      // oneDNN 2.6 gives the second use of an element-wise kind the first one's parameters.
+      if (post_ops[j].kind == post_ops[i].kind && post_ops[i].kind != PostOpKind::kSum &&
+          (post_ops[j].alpha != post_ops[i].alpha || post_ops[j].beta != post_ops[i].beta)) {
+        reason = concat("post-op ", post_op_name(post_ops[i].kind), " repeats with other parameters");
+        return false;
+      }
+    }
+  }
   for (const auto& post_op : post_ops) {
     switch (post_op.kind) {
       case PostOpKind::kRelu: dnnl_post_ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f); break;

@@ -10,6 +10,8 @@ namespace octet {
 
 // Adds every oneDNN kernel as the preferred candidate of its op.
 void register_dnnl_kernels(KernelRegistry& registry);
+// Sets oneDNN's thread count for the calling thread.
+void register_dnnl_threads(int threads);
 
 namespace dnnl_backend {
 std::unique_ptr<Kernel> create_conv_kernel(const KernelCreateInfo& info, std::string& reason);

@@ -14,14 +14,19 @@ using dnnl::memory;
 // y = f(x) with f one oneDNN eltwise algorithm (or two, for HardSigmoid: linear then clip).
 class ActivationKernel : public Kernel {
  public:
-  explicit ActivationKernel(std::vector<PostOp> steps) : steps_(std::move(steps)) {}
+  ActivationKernel(const KernelCreateInfo& info, std::vector<PostOp> steps)
+      : fallback_(info), steps_(std::move(steps)) {}
 
   bool accepts_channels_last() const override { return true; }
   std::string detail() const override { return detail_; }
 
   void run(KernelContext& context) override {
     const Tensor& src = context.input(0);
-    check(src.dtype() == DataType::kFloat, "input is ", dtype_name(src.dtype()), ", expected float");
+    if (src.dtype() != DataType::kFloat) {
+      detail_ = concat("reference fallback: ", dtype_name(src.dtype()), " input");
+      fallback_.run(context);
+      return;
+    }
     Tensor& dst = context.allocate_uninitialized_output(0, DataType::kFloat, src.shape());
     dst.set_layout(src.layout());
     if (src.element_count() == 0) return;
@@ -63,6 +68,7 @@ class ActivationKernel : public Kernel {
     return cache_.emplace(count, std::move(prepared)).first->second;
   }
 
+  ReferenceFallback fallback_;
   std::vector<PostOp> steps_;
   std::map<int64_t, Prepared> cache_;
   std::string detail_;
@@ -202,7 +208,7 @@ std::unique_ptr<Kernel> create_activation_kernel(const KernelCreateInfo& info, s
     reason = concat("op ", op, " has no oneDNN activation");
     return nullptr;
   }
-  return std::make_unique<ActivationKernel>(std::vector<PostOp>{step});
+  return std::make_unique<ActivationKernel>(info, std::vector<PostOp>{step});
 }
 
 std::unique_ptr<Kernel> create_binary_kernel(const KernelCreateInfo& info, std::string& reason) {

@@ -16,10 +16,13 @@ namespace {
 using dnnl::memory;
 
 struct MatMulConfig {
-  const Tensor* weights = nullptr;  // constant right operand, [K, N] (or [N, K] with transpose_b)
+  // Constant right operand, [K, N] (or [N, K] with transpose_b); Gemm's alpha is folded into it,
+  // since oneDNN's output scale would also scale the bias.
+  const Tensor* weights = nullptr;
+  std::shared_ptr<const Tensor> scaled_weights;
   bool transpose_a = false;
   bool transpose_b = false;
-  float alpha = 1.0f;
+  float alpha = 1.0f;  // folded into scaled_weights at creation
   const Tensor* bias = nullptr;  // constant, N elements
   std::vector<PostOp> post_ops;
   size_t sum_input = static_cast<size_t>(-1);
@@ -140,7 +143,6 @@ class MatMulKernel : public Kernel {
     memory::desc bias_desc = config_.bias ? plain_desc(bias_dims, false) : memory::desc();
     dnnl::primitive_attr attributes;
     attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    if (config_.alpha != 1.0f) attributes.set_output_scales(0, {config_.alpha});
     dnnl::post_ops dnnl_post_ops;
     std::string reason;
     append_post_ops(config_.post_ops, dnnl_post_ops, reason);
@@ -182,6 +184,14 @@ std::unique_ptr<Kernel> create_matmul_kernel(const KernelCreateInfo& info, std::
     if (!config.weights) {
       reason = "Gemm with a run-time B";
       return nullptr;
+    }
+    if (config.alpha != 1.0f) {
+      Tensor scaled = Tensor::uninitialized(DataType::kFloat, config.weights->shape());
+      for (int64_t i = 0; i < scaled.element_count(); ++i)
+        scaled.data<float>()[i] = config.weights->data<float>()[i] * config.alpha;
+      config.scaled_weights = std::make_shared<const Tensor>(std::move(scaled));
+      config.weights = config.scaled_weights.get();
+      config.alpha = 1.0f;
     }
     if (node.has_input(2) && beta != 0.0f) {
       const Tensor* c = info.find_constant(node.input(2));

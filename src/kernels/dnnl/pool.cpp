@@ -12,6 +12,7 @@ using dnnl::memory;
 struct PoolGeometry {
   memory::dims kernel, strides, dilations, pads_begin, pads_end;
   Shape dst_shape;
+  bool extended_end_padding = false;  // ceil mode reaches past the explicit padding
 };
 
 class PoolKernel : public Kernel {
@@ -99,7 +100,9 @@ class PoolKernel : public Kernel {
         // A window must start inside the input or its left padding (the PyTorch/ONNX Runtime rule).
         if (ceil_mode_ && (output_size - 1) * stride >= input_size + pad_begin) --output_size;
         // oneDNN derives the output size from the padding: extend the end padding for ceil mode.
-        pad_end = (output_size - 1) * stride + effective_kernel - input_size - pad_begin;
+        const int64_t needed_end = (output_size - 1) * stride + effective_kernel - input_size - pad_begin;
+        if (needed_end > pad_end) result.extended_end_padding = true;
+        pad_end = needed_end;
       }
       result.kernel.push_back(kernel_shape_[i]);
       result.strides.push_back(stride);
@@ -117,6 +120,10 @@ class PoolKernel : public Kernel {
     std::optional<Prepared> prepared;
     try {
       PoolGeometry g = geometry(src.shape());
+      // ONNX divides by the window clipped to input plus explicit padding; oneDNN would also
+      // count the padding it was given to reach the ceil-mode output size.
+      if (g.extended_end_padding && algorithm_ == dnnl::algorithm::pooling_avg_include_padding)
+        throw dnnl::error(dnnl_unimplemented, "ceil-mode padding counted by include_padding");
       memory::desc src_desc = describe(src);
       memory::desc dst_desc(to_dims(g.dst_shape), memory::data_type::f32, format_for(src.layout(), src.shape().size()));
       dnnl::pooling_v2_forward::desc descriptor(dnnl::prop_kind::forward_inference, algorithm_, src_desc, dst_desc,

@@ -1,3 +1,4 @@
+#include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_kernels.h"
 #include "kernels/post_ops.h"
 
@@ -38,5 +39,7 @@ void register_dnnl_kernels(KernelRegistry& registry) {
   registry.add_preferred(kOctetDomain, "FusedGemm", "dnnl", create_matmul_kernel);
   registry.add_preferred(kOctetDomain, "Swish", "dnnl", create_activation_kernel);
 }
+
+void register_dnnl_threads(int threads) { dnnl_backend::set_thread_count(threads); }
 
 }  // namespace octet
