@@ -91,10 +91,14 @@ BenchmarkResult run_benchmark(Session& session, const BenchmarkOptions& options)
 
   const auto phase_start = Clock::now();
   double elapsed_seconds = 0;
+  std::vector<double> node_total_ms;
   while (result.iterations < options.min_iterations || elapsed_seconds < options.min_seconds) {
     const auto start = Clock::now();
     session.run(feeds);
     const auto end = Clock::now();
+    const std::vector<double>& node_ms = session.last_node_times_ms();
+    node_total_ms.resize(node_ms.size(), 0.0);
+    for (size_t i = 0; i < node_ms.size(); ++i) node_total_ms[i] += node_ms[i];
     result.latencies_ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
     ++result.iterations;
     elapsed_seconds = std::chrono::duration<double>(end - phase_start).count();
@@ -106,6 +110,18 @@ BenchmarkResult run_benchmark(Session& session, const BenchmarkOptions& options)
                               : 0.0;
   result.peak_resident_bytes = peak_resident_bytes();
   result.peak_activation_bytes = session.last_peak_activation_bytes();
+  if (!node_total_ms.empty()) {
+    const std::vector<std::string> details = session.last_node_details();
+    const auto& nodes = session.model().graph.nodes;
+    for (size_t i = 0; i < node_total_ms.size(); ++i) {
+      const NodePlacement& placement = session.placements()[i];
+      const std::string& domain = nodes[i].domain;
+      result.node_profile.push_back({placement.node_name.empty() ? nodes[i].outputs[0] : placement.node_name,
+                                     domain.empty() ? placement.op_type : domain + "." + placement.op_type,
+                                     placement.implementation, details[i],
+                                     node_total_ms[i] / static_cast<double>(result.iterations)});
+    }
+  }
   return result;
 }
 

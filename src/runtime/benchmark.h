@@ -32,6 +32,16 @@ struct LatencySummary {
   double mean = 0;
 };
 
+// Where time goes: one entry per node of the optimized graph, from sessions created with
+// SessionOptions::profile.
+struct NodeProfile {
+  std::string node_name;
+  std::string op_type;         // "FusedConv", "octet.Swish" style for octet-domain ops
+  std::string implementation;  // "dnnl", "reference"
+  std::string detail;          // the kernel that ran, e.g. "brgconv:avx512_core" or a fallback reason
+  double mean_ms = 0;          // mean over the timed inferences
+};
+
 struct BenchmarkResult {
   std::map<std::string, Shape> input_shapes;  // the shapes actually run
   int threads = 0;
@@ -44,6 +54,7 @@ struct BenchmarkResult {
   int64_t peak_resident_bytes = 0;    // of the whole process (getrusage)
   int64_t peak_activation_bytes = 0;  // intermediate tensors alive at once during the last inference
   std::vector<double> latencies_ms;  // every timed inference, in run order
+  std::vector<NodeProfile> node_profile;  // empty unless the session profiles
 };
 
 // Summarizes latencies (any order). Throws Error for an empty list.

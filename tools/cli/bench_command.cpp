@@ -1,6 +1,8 @@
 // `octet bench MODEL [--shape NAME=DIMS ...] [--threads N] [--time SEC] [--batch N] [--json FILE]`:
 // latency and throughput, as OpenVINO's benchmark_app reports them.
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -20,10 +22,48 @@ std::string milliseconds(double value) {
   return buffer;
 }
 
+// Per-node and per-op-type time, sorted by time, with each node's kernel and share of the total.
+void print_profile(const std::vector<NodeProfile>& profile) {
+  double total = 0;
+  for (const auto& node : profile) total += node.mean_ms;
+  if (total <= 0) return;
+  std::map<std::string, std::pair<double, int>> by_op;
+  for (const auto& node : profile) {
+    by_op[node.op_type].first += node.mean_ms;
+    ++by_op[node.op_type].second;
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> ops(by_op.begin(), by_op.end());
+  std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+  std::printf("\nper op type (mean ms per inference, share of node time %.3f ms):\n", total);
+  for (const auto& [op, entry] : ops)
+    std::printf("  %-28s %4d nodes %9.3f ms %6.1f%%\n", op.c_str(), entry.second, entry.first, 100.0 * entry.first / total);
+  std::vector<const NodeProfile*> sorted;
+  for (const auto& node : profile) sorted.push_back(&node);
+  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->mean_ms > b->mean_ms; });
+  std::printf("\nper node (slowest first):\n");
+  for (const NodeProfile* node : sorted) {
+    const std::string kernel = node->detail.empty() ? node->implementation : node->implementation + " " + node->detail;
+    std::printf("  %9.3f ms %6.1f%%  %-22s %-40s %s\n", node->mean_ms, 100.0 * node->mean_ms / total,
+                node->op_type.c_str(), node->node_name.substr(0, 40).c_str(), kernel.c_str());
+  }
+}
+
+nlohmann::ordered_json profile_json(const std::vector<NodeProfile>& profile) {
+  nlohmann::ordered_json nodes = nlohmann::ordered_json::array();
+  for (const auto& node : profile) {
+    nodes.push_back({{"node", node.node_name},
+                     {"op_type", node.op_type},
+                     {"implementation", node.implementation},
+                     {"kernel", node.detail},
+                     {"mean_ms", node.mean_ms}});
+  }
+  return nodes;
+}
+
 nlohmann::ordered_json result_json(const std::string& model_path, const BenchmarkResult& result) {
   nlohmann::ordered_json inputs = nlohmann::ordered_json::object();
   for (const auto& [name, shape] : result.input_shapes) inputs[name] = shape;
-  return {{"model", model_path},
+  nlohmann::ordered_json json = {{"model", model_path},
           {"input_shapes", inputs},
           {"threads", result.threads},
           {"batch", result.batch},
@@ -39,6 +79,8 @@ nlohmann::ordered_json result_json(const std::string& model_path, const Benchmar
           {"throughput_fps", result.throughput_fps},
           {"peak_resident_bytes", result.peak_resident_bytes},
           {"peak_activation_bytes", result.peak_activation_bytes}};
+  if (!result.node_profile.empty()) json["profile"] = profile_json(result.node_profile);
+  return json;
 }
 
 class BenchCommand : public Command {
@@ -55,6 +97,7 @@ class BenchCommand : public Command {
     app_->add_option("--batch", batch_, "Batch size: replaces dimension 0 of every input")
         ->check(positive_integer());
     app_->add_option("--json", json_path_, "Also write the results to this JSON file");
+    app_->add_flag("--profile", profile_, "Time every node: per-node and per-op-type table with the kernel that ran");
   }
   CLI::App& app() override { return *app_; }
 
@@ -65,6 +108,7 @@ class BenchCommand : public Command {
     options.min_seconds = seconds_;
     SessionOptions session_options;
     session_options.threads = threads_;
+    session_options.profile = profile_;
     std::unique_ptr<Session> session =
         with_file_context(model_path_, [&] { return Session::from_file(model_path_, session_options); });
     const BenchmarkResult result = with_file_context(model_path_, [&] { return run_benchmark(*session, options); });
@@ -80,6 +124,7 @@ class BenchCommand : public Command {
               << "throughput: " << result.throughput_fps << " fps\n"
               << "peak memory: " << format_bytes(result.peak_resident_bytes) << " resident, "
               << format_bytes(result.peak_activation_bytes) << " of activations\n";
+    if (profile_) print_profile(result.node_profile);
     if (!json_path_.empty()) {
       write_text_file_atomically(json_path_, result_json(model_path_, result).dump(2) + "\n");
       std::cout << "results written to " << json_path_ << "\n";
@@ -95,6 +140,7 @@ class BenchCommand : public Command {
   double seconds_ = kDefaultSeconds;
   int64_t batch_ = 0;
   std::string json_path_;
+  bool profile_ = false;
 };
 
 }  // namespace

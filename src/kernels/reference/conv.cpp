@@ -779,7 +779,7 @@ class IntegerConvKernel : public Kernel {
 
     std::vector<float> multipliers;
     const Tensor* bias = nullptr;
-    int32_t y_offset = 0;
+    int32_t y_zero = 0;
     DataType y_type = DataType::kInt32;
     if (qlinear) {
       const Tensor& x_scale = context.input(1);
@@ -792,7 +792,7 @@ class IntegerConvKernel : public Kernel {
       if (y_zero_point) {
         check(y_zero_point->element_count() == 1, "y_zero_point must be a scalar");
         check_quantized_type(*y_zero_point, "y_zero_point");
-        y_offset = static_cast<int32_t>(y_zero_point->value_as_int64(0));
+        y_zero = static_cast<int32_t>(y_zero_point->value_as_int64(0));
       }
       if (bias) {
         check(bias->dtype() == DataType::kInt32 && bias->element_count() == out_channels, "bias B ",
@@ -813,7 +813,7 @@ class IntegerConvKernel : public Kernel {
     dispatch_quantized(x, [&]<typename T>() {
       compute(geometry, static_cast<const T*>(x.raw_data()), x_offset, weights, context.threads(),
               [&](int64_t plane, int64_t column, const int32_t* accumulators, int64_t count) {
-                store(y, geometry, plane, column, accumulators, count, multipliers, bias_data, y_offset);
+                store(y, geometry, plane, column, accumulators, count, multipliers, bias_data, y_zero);
               });
     });
   }
@@ -861,7 +861,7 @@ class IntegerConvKernel : public Kernel {
   // Writes accumulators for output plane `plane` (image * out_channels + channel), columns
   // [column, column + count): as int32 (ConvInteger) or requantized (QLinearConv).
   static void store(Tensor& y, const ConvGeometry& geometry, int64_t plane, int64_t column, const int32_t* accumulators,
-                    int64_t count, const std::vector<float>& multipliers, const int32_t* bias, int32_t y_offset) {
+                    int64_t count, const std::vector<float>& multipliers, const int32_t* bias, int32_t y_zero) {
     const int64_t offset = plane * geometry.output_size() + column;
     const int64_t channel = plane % geometry.out_channels;
     if (y.dtype() == DataType::kInt32) {
@@ -872,7 +872,7 @@ class IntegerConvKernel : public Kernel {
     const float multiplier = multipliers[static_cast<size_t>(channel)];
     dispatch_quantized(y, [&]<typename Q>() {
       Q* destination = static_cast<Q*>(y.raw_data()) + offset;
-      for (int64_t i = 0; i < count; ++i) destination[i] = requantize<Q>(accumulators[i] + bias_value, multiplier, y_offset);
+      for (int64_t i = 0; i < count; ++i) destination[i] = requantize<Q>(accumulators[i] + bias_value, multiplier, y_zero);
     });
   }
 
