@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
+#include <thread>
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -122,6 +124,63 @@ BenchmarkResult run_benchmark(Session& session, const BenchmarkOptions& options)
                                      node_total_ms[i] / static_cast<double>(result.iterations)});
     }
   }
+  return result;
+}
+
+BenchmarkResult run_benchmark(const std::vector<Session*>& sessions, const BenchmarkOptions& options) {
+  check(!sessions.empty(), "no session to benchmark");
+  if (sessions.size() == 1) return run_benchmark(*sessions.front(), options);
+  // A short latency-mode run of the first session resolves shapes and gives the common fields.
+  BenchmarkOptions probe = options;
+  probe.min_seconds = 0;
+  probe.min_iterations = 1;
+  BenchmarkResult result = run_benchmark(*sessions.front(), probe);
+  result.streams = static_cast<int>(sessions.size());
+
+  std::vector<std::vector<double>> latencies(sessions.size());
+  std::vector<std::exception_ptr> errors(sessions.size());
+  using Clock = std::chrono::steady_clock;
+  const auto phase_start = Clock::now();
+  std::vector<std::thread> workers;
+  for (size_t s = 0; s < sessions.size(); ++s) {
+    workers.emplace_back([&, s] {
+      try {
+        std::vector<Tensor> inputs;
+        std::map<std::string, const Tensor*> feeds;
+        uint32_t seed = options.seed;
+        inputs.reserve(sessions[s]->inputs().size());
+        for (const ValueInfo& input : sessions[s]->inputs()) {
+          const DataType dtype = input.dtype == DataType::kUndefined ? DataType::kFloat : input.dtype;
+          inputs.push_back(random_input_tensor(dtype, result.input_shapes.at(input.name), seed++));
+          feeds[input.name] = &inputs.back();
+        }
+        for (int64_t i = 0; i < options.warmup_iterations; ++i) sessions[s]->run(feeds);
+        for (;;) {
+          const auto start = Clock::now();
+          sessions[s]->run(feeds);
+          const auto end = Clock::now();
+          latencies[s].push_back(std::chrono::duration<double, std::milli>(end - start).count());
+          const double elapsed = std::chrono::duration<double>(end - phase_start).count();
+          if (elapsed >= options.min_seconds && static_cast<int64_t>(latencies[s].size()) >= options.min_iterations) break;
+        }
+      } catch (...) {
+        errors[s] = std::current_exception();
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  for (const auto& error : errors)
+    if (error) std::rethrow_exception(error);
+  const double elapsed_seconds = std::chrono::duration<double>(Clock::now() - phase_start).count();
+  result.latencies_ms.clear();
+  for (const auto& stream_latencies : latencies)
+    result.latencies_ms.insert(result.latencies_ms.end(), stream_latencies.begin(), stream_latencies.end());
+  result.iterations = static_cast<int64_t>(result.latencies_ms.size());
+  result.total_seconds = elapsed_seconds;
+  result.latency_ms = summarize_latencies(result.latencies_ms);
+  result.throughput_fps = static_cast<double>(result.batch * result.iterations) / elapsed_seconds;
+  result.peak_resident_bytes = peak_resident_bytes();
+  result.node_profile.clear();
   return result;
 }
 

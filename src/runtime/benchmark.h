@@ -44,7 +44,8 @@ struct NodeProfile {
 
 struct BenchmarkResult {
   std::map<std::string, Shape> input_shapes;  // the shapes actually run
-  int threads = 0;
+  int threads = 0;   // per stream
+  int streams = 1;   // parallel inference requests
   int64_t batch = 1;  // samples per inference: dimension 0 of the first input (1 for rank < 2)
   int64_t warmup_iterations = 0;
   int64_t iterations = 0;     // timed inferences
@@ -70,5 +71,10 @@ Tensor random_input_tensor(DataType dtype, const Shape& shape, uint32_t seed);
 // Benchmarks `session`. Throws Error naming the input when a shape cannot be resolved (a dynamic
 // dimension without an override), and whatever the session throws for a failing inference.
 BenchmarkResult run_benchmark(Session& session, const BenchmarkOptions& options);
+
+// Throughput mode (OpenVINO benchmark_app's streams): each session runs inferences on its own
+// thread, all at once, until the time budget is spent. Latencies are per inference across all
+// streams; throughput counts every stream's inferences. One session is the latency mode above.
+BenchmarkResult run_benchmark(const std::vector<Session*>& sessions, const BenchmarkOptions& options);
 
 }  // namespace octet

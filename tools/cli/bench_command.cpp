@@ -66,6 +66,7 @@ nlohmann::ordered_json result_json(const std::string& model_path, const Benchmar
   nlohmann::ordered_json json = {{"model", model_path},
           {"input_shapes", inputs},
           {"threads", result.threads},
+          {"streams", result.streams},
           {"batch", result.batch},
           {"warmup_iterations", result.warmup_iterations},
           {"iterations", result.iterations},
@@ -97,6 +98,8 @@ class BenchCommand : public Command {
     app_->add_option("--batch", batch_, "Batch size: replaces dimension 0 of every input")
         ->check(positive_integer());
     app_->add_option("--json", json_path_, "Also write the results to this JSON file");
+    app_->add_option("--streams", streams_, "Parallel inference requests (throughput mode); threads are split among them")
+        ->check(positive_integer());
     app_->add_flag("--profile", profile_, "Time every node: per-node and per-op-type table with the kernel that ran");
   }
   CLI::App& app() override { return *app_; }
@@ -107,15 +110,24 @@ class BenchCommand : public Command {
     if (batch_ > 0) options.batch = batch_;
     options.min_seconds = seconds_;
     SessionOptions session_options;
-    session_options.threads = threads_;
-    session_options.profile = profile_;
-    std::unique_ptr<Session> session =
-        with_file_context(model_path_, [&] { return Session::from_file(model_path_, session_options); });
-    const BenchmarkResult result = with_file_context(model_path_, [&] { return run_benchmark(*session, options); });
+    const int total_threads = threads_ > 0 ? threads_ : ThreadPool::core_count();
+    check(streams_ <= total_threads, "--streams ", streams_, " exceeds the ", total_threads, " threads");
+    session_options.threads = total_threads / streams_;
+    session_options.profile = profile_ && streams_ == 1;
+    std::vector<std::unique_ptr<Session>> sessions;
+    std::vector<Session*> session_pointers;
+    for (int s = 0; s < streams_; ++s) {
+      sessions.push_back(
+          with_file_context(model_path_, [&] { return Session::from_file(model_path_, session_options); }));
+      session_pointers.push_back(sessions.back().get());
+    }
+    const BenchmarkResult result =
+        with_file_context(model_path_, [&] { return run_benchmark(session_pointers, options); });
 
     std::cout << "model: " << model_path_ << "\n"
               << "inputs: " << format_shapes(result.input_shapes) << "\n"
-              << "threads: " << result.threads << ", batch: " << result.batch << "\n"
+              << "threads: " << result.threads << (streams_ > 1 ? " per stream, streams: " + std::to_string(streams_) : "")
+              << ", batch: " << result.batch << "\n"
               << "warm-up: " << result.warmup_iterations << " inferences; timed: " << result.iterations
               << " inferences in " << result.total_seconds << " s\n"
               << "latency (ms): median " << milliseconds(result.latency_ms.median) << ", p90 "
@@ -141,6 +153,7 @@ class BenchCommand : public Command {
   int64_t batch_ = 0;
   std::string json_path_;
   bool profile_ = false;
+  int streams_ = 1;
 };
 
 }  // namespace
