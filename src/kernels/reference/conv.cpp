@@ -33,8 +33,8 @@ constexpr int64_t kMinColumnTile = 4 * kGemmTileCols;
 // instead (measured on ResNet-50's 14x14 and 7x7 layers with 2 threads).
 constexpr int64_t kTasksPerThread = 2;
 // ConvTranspose's GEMM result (out channels * kernel x input positions) is produced in column
-// tiles of at most this many elements (64 MiB of floats).
-constexpr int64_t kCol2imBudget = int64_t{1} << 24;
+// tiles of at most this many elements (16 MiB of floats, kept per thread between runs).
+constexpr int64_t kCol2imBudget = int64_t{1} << 22;
 
 int64_t ceil_div(int64_t numerator, int64_t denominator) { return (numerator + denominator - 1) / denominator; }
 
