@@ -20,8 +20,9 @@ namespace octet {
 // empty tensors the kernel replaces with its results.
 class KernelContext {
  public:
-  KernelContext(std::span<const Tensor* const> inputs, std::span<Tensor> outputs, ThreadPool& threads)
-      : inputs_(inputs), outputs_(outputs), threads_(threads) {}
+  KernelContext(std::span<const Tensor* const> inputs, std::span<Tensor> outputs, ThreadPool& threads,
+                std::span<Tensor* const> donations = {})
+      : inputs_(inputs), outputs_(outputs), threads_(threads), donations_(donations) {}
 
   size_t input_count() const { return inputs_.size(); }
   size_t output_count() const { return outputs_.size(); }
@@ -39,11 +40,15 @@ class KernelContext {
   // Same without zero-filling, for kernels that write every element.
   Tensor& allocate_uninitialized_output(size_t index, DataType dtype, Shape shape);
   ThreadPool& threads() const { return threads_; }
+  // Input `index` when nothing reads it after this node: the kernel may move its buffer into an
+  // output (in-place work). nullptr when the input is still needed, shared or not owned.
+  Tensor* donated_input(size_t index) const { return index < donations_.size() ? donations_[index] : nullptr; }
 
  private:
   std::span<const Tensor* const> inputs_;
   std::span<Tensor> outputs_;
   ThreadPool& threads_;
+  std::span<Tensor* const> donations_;
 };
 
 class Kernel {

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 #include <set>
@@ -127,6 +128,7 @@ std::vector<Tensor> Session::run(const std::map<std::string, const Tensor*>& fee
   set_kernel_library_threads(threads_.thread_count());
   const Graph& graph = model_.graph;
   std::vector<Tensor> owned(slot_count_);
+  std::vector<int64_t> owned_bytes(slot_count_, 0);  // bytes counted in live_bytes per slot
   std::vector<const Tensor*> values(slot_count_, nullptr);
   for (const auto& [value_name, tensor] : graph.initializers) values[slot_of_value_.at(value_name)] = tensor.get();
 
@@ -149,6 +151,7 @@ std::vector<Tensor> Session::run(const std::map<std::string, const Tensor*>& fee
   if (options_.profile) node_times_ms_.assign(steps_.size(), 0.0);
   std::vector<const Tensor*> step_inputs;
   std::vector<Tensor> step_outputs;
+  std::vector<Tensor*> donations;
   // Plain copies of channels-last values, made once for all consumers that need plain input.
   std::map<size_t, Tensor> plain_copies;
   int64_t live_bytes = 0;
@@ -173,7 +176,16 @@ std::vector<Tensor> Session::run(const std::map<std::string, const Tensor*>& fee
     while (!step_inputs.empty() && step_inputs.back() == nullptr) step_inputs.pop_back();
     step_outputs.clear();
     step_outputs.resize(step.output_slots.size());
-    KernelContext context(step_inputs, step_outputs, threads_);
+    // Inputs read for the last time here, once, from a tensor this run owns, may be reused in place.
+    donations.assign(step_inputs.size(), nullptr);
+    for (size_t slot : step.release_after) {
+      if (owned[slot].empty() || plain_copies.count(slot)) continue;
+      const auto readers = std::count(step.input_slots.begin(), step.input_slots.end(), slot);
+      const auto position = std::find(step.input_slots.begin(), step.input_slots.end(), slot);
+      const size_t index = static_cast<size_t>(position - step.input_slots.begin());
+      if (readers == 1 && index < donations.size()) donations[index] = &owned[slot];
+    }
+    KernelContext context(step_inputs, step_outputs, threads_, donations);
     const auto start = std::chrono::steady_clock::now();
     try {
       step.kernel->run(context);
@@ -196,11 +208,22 @@ std::vector<Tensor> Session::run(const std::map<std::string, const Tensor*>& fee
         throw Error(concat("node ", step.node->describe(), ": output ", o, " was not produced"));
       owned[slot] = std::move(step_outputs[o]);
       values[slot] = &owned[slot];
-      live_bytes += static_cast<int64_t>(owned[slot].byte_size());
+      // A donated buffer reappears as this output: it was counted once, when first produced.
+      int64_t new_bytes = static_cast<int64_t>(owned[slot].byte_size());
+      for (Tensor* donated : donations) {
+        if (donated && donated->empty()) {
+          const size_t donor = static_cast<size_t>(donated - owned.data());
+          new_bytes -= owned_bytes[donor];
+          owned_bytes[donor] = 0;
+        }
+      }
+      owned_bytes[slot] = static_cast<int64_t>(owned[slot].byte_size());
+      live_bytes += new_bytes;
     }
     peak_activation_bytes_ = std::max(peak_activation_bytes_, live_bytes);
     for (size_t slot : step.release_after) {
-      live_bytes -= static_cast<int64_t>(owned[slot].byte_size());
+      live_bytes -= owned_bytes[slot];
+      owned_bytes[slot] = 0;
       owned[slot] = Tensor();
       values[slot] = nullptr;
       if (auto copy = plain_copies.find(slot); copy != plain_copies.end()) {

@@ -61,12 +61,23 @@ class ConvKernel : public Kernel {
       dnnl::reorder(src_memory, prepared.src_buffer).execute(stream, src_memory, prepared.src_buffer);
       src_memory = prepared.src_buffer;
     }
-    Tensor& dst = context.allocate_uninitialized_output(0, DataType::kFloat, prepared.dst_shape);
+    const memory::desc channels_last_dst(to_dims(prepared.dst_shape), memory::data_type::f32,
+                                         format_for(Layout::kChannelsLast, prepared.dst_shape.size()));
+    const bool direct_dst = channels_last_dst == prepared.dst_desc;
+    // A residual read for the last time here becomes the output: the sum post-op adds in place.
+    Tensor* donated = sum_input_ != kNoSum ? context.donated_input(sum_input_) : nullptr;
+    const bool in_place = donated && direct_dst && donated->layout() == Layout::kChannelsLast &&
+                          donated->dtype() == DataType::kFloat && donated->shape() == prepared.dst_shape;
+    if (in_place) {
+      context.output(0) = std::move(*donated);
+    } else {
+      context.allocate_uninitialized_output(0, DataType::kFloat, prepared.dst_shape);
+    }
+    Tensor& dst = context.output(0);
     dst.set_layout(Layout::kChannelsLast);
-    memory dst_memory = wrap(dst, memory::desc(to_dims(dst.shape()), memory::data_type::f32,
-                                               format_for(Layout::kChannelsLast, dst.shape().size())));
-    memory conv_dst = dst_memory.get_desc() == prepared.dst_desc ? dst_memory : prepared.dst_buffer;
-    if (sum_input_ != kNoSum) {
+    memory dst_memory = wrap(dst, channels_last_dst);
+    memory conv_dst = direct_dst ? dst_memory : prepared.dst_buffer;
+    if (sum_input_ != kNoSum && !in_place) {
       const Tensor& addend = context.input(sum_input_);
       check(addend.shape() == dst.shape(), "residual input shape ", shape_to_string(addend.shape()),
             " differs from the output shape ", shape_to_string(dst.shape()));
