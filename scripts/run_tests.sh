@@ -34,6 +34,7 @@ suite unit build/bin/octet_unit_tests --gtest_brief=1
 suite unit-sanitized env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   build-asan/bin/octet_unit_tests --gtest_brief=1
 suite onnx-node-tests tests/onnx_node/run_node_tests.sh build
+suite onnx-node-tests-reference tests/onnx_node/run_node_tests.sh build --implementation reference
 suite cli-errors tests/cli/test_cli_errors.sh build
 suite ppocr-parity tests/e2e/ppocr_parity.sh
 

@@ -50,11 +50,13 @@ Tensor as_declared_type(Tensor tensor, DataType declared) {
 
 }  // namespace
 
-TestCaseResult run_test_case(const std::string& directory, double rtol, double atol, int threads) {
+TestCaseResult run_test_case(const std::string& directory, double rtol, double atol, int threads,
+                             const std::string& implementation) {
   TestCaseResult result;
   try {
     SessionOptions options;
     options.threads = threads;
+    options.implementation = implementation;
     auto session = Session::from_file((fs::path(directory) / "model.onnx").string(), options);
     std::vector<fs::path> data_sets;
     for (const auto& entry : fs::directory_iterator(directory))

@@ -16,6 +16,8 @@ struct TestCaseResult {
 // Loads the folder's model, runs every data set and compares outputs with the expected ones:
 // |actual - expected| <= atol + rtol * |expected| elementwise (NaN equals NaN), same type and shape.
 // Unsupported ops and types give kSkipped with the reason; anything else that goes wrong, kFailed.
-TestCaseResult run_test_case(const std::string& directory, double rtol = 1e-3, double atol = 1e-5, int threads = 1);
+// `implementation` restricts kernels as SessionOptions::implementation does ("" = best available).
+TestCaseResult run_test_case(const std::string& directory, double rtol = 1e-3, double atol = 1e-5, int threads = 1,
+                             const std::string& implementation = "");
 
 }  // namespace octet

@@ -2,11 +2,13 @@
 # Runs every ONNX backend node test (ONNX 1.12, Debian's libonnx-testdata) through `octet verify`
 # and checks the totals: at least 450 passed, none failed, and every SKIP line gives a reason.
 #
-# Usage: tests/onnx_node/run_node_tests.sh [BUILD_DIR]   (default: build)
+# Usage: tests/onnx_node/run_node_tests.sh [BUILD_DIR [VERIFY_OPTION...]]   (default: build)
+# e.g. `run_node_tests.sh build --implementation reference` checks the reference kernels alone.
 set -u
 
 script_dir=$(cd "$(dirname "$0")" && pwd)
 build_dir=${1:-build}
+shift || true
 octet="$build_dir/bin/octet"
 node_tests=/usr/share/libonnx-testdata/data/node
 skip_list="$script_dir/skip_list.txt"
@@ -23,7 +25,7 @@ fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-"$octet" verify "$node_tests" --skip-list "$skip_list" >"$log"
+"$octet" verify "$node_tests" --skip-list "$skip_list" "$@" >"$log"
 verify_status=$?
 
 grep -E '^(FAIL|SKIP)' "$log"

@@ -82,6 +82,8 @@ class VerifyCommand : public Command {
     app_->add_option("--atol", atol_, "Absolute tolerance")->capture_default_str()->check(non_negative_number());
     app_->add_option("--skip-list", skip_list_path_, "File of 'test_name  # reason' lines to report as SKIP");
     app_->add_option("--threads", threads_, "Threads per test")->capture_default_str()->check(positive_integer());
+    app_->add_option("--implementation", implementation_,
+                     "Run only this kernel implementation (\"reference\" tests the reference kernels)");
   }
   CLI::App& app() override { return *app_; }
 
@@ -100,7 +102,7 @@ class VerifyCommand : public Command {
         ++skipped;
         continue;
       }
-      const TestCaseResult result = run_test_case(folder.string(), rtol_, atol_, threads_);
+      const TestCaseResult result = run_test_case(folder.string(), rtol_, atol_, threads_, implementation_);
       // The test name is already on the line: drop the model path that load errors start with.
       std::string message = result.message;
       const std::string model_prefix = (folder / "model.onnx").string() + ": ";
@@ -123,6 +125,7 @@ class VerifyCommand : public Command {
   double rtol_ = kDefaultRtol;
   double atol_ = kDefaultAtol;
   std::string skip_list_path_;
+  std::string implementation_;
   int threads_ = 1;
 };
 

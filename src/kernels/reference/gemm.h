@@ -10,6 +10,8 @@
 // an exact int32 product and the one requantization rounding used by every QLinear kernel.
 #pragma once
 
+#include "kernels/reference/quantize_math.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -120,14 +122,11 @@ void gemm_int32(int64_t m, int64_t n, int64_t k, const int32_t* a, int64_t lda, 
                 int32_t* c, int64_t ldc);
 
 // The requantization of every QLinear kernel: round(accumulator * multiplier) + zero_point,
-// saturated to T. `multiplier` is input_scale * weight_scale / output_scale computed in float, and
-// rounding is half to even (nearbyint under the default rounding mode), as ONNX Runtime does.
+// saturated to T. `multiplier` is input_scale * weight_scale / output_scale computed in float;
+// rounding (half to even) and saturation are quantize_saturate's, the project's one definition.
 template <typename T>
 T requantize(int32_t accumulator, float multiplier, int32_t zero_point) {
-  const float scaled = std::nearbyint(static_cast<float>(accumulator) * multiplier) + static_cast<float>(zero_point);
-  const float low = static_cast<float>(std::numeric_limits<T>::min());
-  const float high = static_cast<float>(std::numeric_limits<T>::max());
-  return static_cast<T>(std::clamp(scaled, low, high));
+  return quantize_saturate<T>(static_cast<float>(accumulator) * multiplier, zero_point);
 }
 
 }  // namespace octet
