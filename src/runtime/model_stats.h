@@ -83,6 +83,10 @@ struct ModelStats {
   std::vector<NodeMacs> node_macs;  // in node order, counted nodes only
   std::string macs_note;
 
+  // Largest total of intermediate tensors alive at once in one optimized inference at
+  // mac_input_shapes (what the runtime allocates beyond weights); -1 when no run was possible.
+  int64_t peak_activation_bytes = -1;
+
   std::vector<QuantizableNode> quantizable_nodes;
   std::vector<UnsupportedOp> unsupported_ops;
   // Per node (in order): the implementation that would run it, "" when none accepts it.

@@ -68,6 +68,7 @@ nlohmann::ordered_json stats_json(const std::string& path, const Model& model, c
     per_node.push_back({{"node", node.node_name}, {"op_type", node.op_type}, {"macs", node.macs}});
   macs["nodes"] = per_node;
   json["macs"] = macs;
+  if (stats.peak_activation_bytes >= 0) json["peak_activation_bytes"] = stats.peak_activation_bytes;
 
   nlohmann::ordered_json quantizable = nlohmann::ordered_json::array();
   for (const QuantizableNode& node : stats.quantizable_nodes)
@@ -137,6 +138,8 @@ void print_text(const std::string& path, const Model& model, const ModelStats& s
   out << "\n";
   for (const auto& [op, macs] : stats.macs_by_op) out << "  " << op << ": " << format_count(macs) << "\n";
   if (!stats.macs_note.empty()) out << "  note: " << stats.macs_note << "\n";
+  if (stats.peak_activation_bytes >= 0)
+    out << "peak activation memory: " << format_bytes(stats.peak_activation_bytes) << " (one optimized inference at those shapes)\n";
 
   std::vector<std::string> quantizable;
   for (const QuantizableNode& node : stats.quantizable_nodes) quantizable.push_back(node.node_name);
