@@ -684,5 +684,122 @@ TEST(PassesPpocrModel, Classification) {
   expect_optimized_model_matches("ch_ppocr_mobile_v2.0_cls_infer.onnx", {1, 3, 48, 192});
 }
 
+
+// ---------------------------------------------------------------- execution fusions
+
+// Fused kernels reorder float arithmetic (post-ops applied in registers, Winograd, folded affine
+// maps): outputs O(1), 1e-4 absolute.
+constexpr double kFusionTolerance = 1e-4;
+
+size_t count_ops_in(const Model& model, const std::string& op_type) {
+  Model optimized = model;
+  optimize_model(optimized, builtin_kernel_registry(), OptimizationLevel::kExecution);
+  return count_ops(optimized.graph, op_type);
+}
+
+// x -> Conv -> Mul(0.5) -> Add(0.1) -> [Add(3) -> Clip(0, 6) -> Mul(v, .) -> Div(6)] -> Mul(0.7) -> Add(r) -> Relu
+Model conv_chain_model() {
+  Model model = empty_model();
+  Graph& graph = model.graph;
+  graph.inputs = {float_value("x", {1, 4, 6, 7}), float_value("r", {1, 8, 6, 7})};
+  graph.outputs = {float_value("y", {1, 8, 6, 7})};
+  add_initializer(graph, "w", random_tensor({8, 4, 3, 3}, 11));
+  add_initializer(graph, "b", random_tensor({8}, 12));
+  add_initializer(graph, "half", Tensor::scalar(0.5f));
+  add_initializer(graph, "tenth", Tensor::scalar(0.1f));
+  add_initializer(graph, "three", Tensor::scalar(3.0f));
+  add_initializer(graph, "zero", Tensor::scalar(0.0f));
+  add_initializer(graph, "six", Tensor::scalar(6.0f));
+  add_initializer(graph, "scale", Tensor::scalar(0.7f));
+  add_node(graph, "Conv", {"x", "w", "b"}, {"c"}, {testing::ints_attribute("pads", {1, 1, 1, 1})});
+  add_node(graph, "Mul", {"c", "half"}, {"m"});
+  add_node(graph, "Add", {"m", "tenth"}, {"v"});
+  add_node(graph, "Add", {"v", "three"}, {"v3"});
+  add_node(graph, "Clip", {"v3", "zero", "six"}, {"clipped"});
+  add_node(graph, "Mul", {"v", "clipped"}, {"product"});
+  add_node(graph, "Div", {"product", "six"}, {"hard_swish"});
+  add_node(graph, "Mul", {"hard_swish", "scale"}, {"scaled"});
+  add_node(graph, "Add", {"scaled", "r"}, {"sum"});
+  add_node(graph, "Relu", {"sum"}, {"y"});
+  graph.value_infos["scaled"] = float_value("scaled", {1, 8, 6, 7});
+  return model;
+}
+
+TEST(PassesFusion, ConvAffineHardSwishResidualReluBecomeOneNode) {
+  const Model model = conv_chain_model();
+  Model optimized = model;
+  optimize_model(optimized, builtin_kernel_registry(), OptimizationLevel::kExecution);
+  ASSERT_EQ(optimized.graph.nodes.size(), 1u);
+  const Node& fused = optimized.graph.nodes[0];
+  EXPECT_EQ(fused.op_type, "FusedConv");
+  EXPECT_EQ(fused.attr_strings("post_ops"), (std::vector<std::string>{"hard_swish", "linear", "sum", "relu"}));
+  const Tensor x = random_tensor({1, 4, 6, 7}, 1);
+  const Tensor r = random_tensor({1, 8, 6, 7}, 2);
+  expect_same_outputs_when_optimized(model, {{"x", &x}, {"r", &r}}, kFusionTolerance);
+}
+
+TEST(PassesFusion, StandardLevelKeepsTheGraphStandardOnnx) {
+  Model optimized = conv_chain_model();
+  optimize_model(optimized, builtin_kernel_registry(), OptimizationLevel::kStandard);
+  for (const Node& node : optimized.graph.nodes) EXPECT_TRUE(node.domain.empty()) << node.describe();
+  EXPECT_EQ(count_ops(optimized.graph, "Mul"), 2u) << "the affine Mul/Add after the Conv fold into it";
+}
+
+TEST(PassesFusion, BroadcastAddIsNotASum) {
+  // Conv output [1,8,6,7] + a [1,8,1,1] value: a broadcast, which the sum post-op cannot do.
+  Model model = empty_model();
+  Graph& graph = model.graph;
+  graph.inputs = {float_value("x", {1, 4, 6, 7}), float_value("g", {1, 8, 1, 1})};
+  graph.outputs = {float_value("y", {1, 8, 6, 7})};
+  add_initializer(graph, "w", random_tensor({8, 4, 1, 1}, 3));
+  add_node(graph, "Conv", {"x", "w"}, {"c"});
+  add_node(graph, "Add", {"c", "g"}, {"y"});
+  graph.value_infos["c"] = float_value("c", {1, 8, 6, 7});
+  EXPECT_EQ(count_ops_in(model, "Add"), 1u);
+  const Tensor x = random_tensor({1, 4, 6, 7}, 4);
+  const Tensor g = random_tensor({1, 8, 1, 1}, 5);
+  const std::vector<Tensor> expected = run_session(model, false, {{"x", &x}, {"g", &g}});
+  const std::vector<Tensor> actual = run_session(model, true, {{"x", &x}, {"g", &g}});
+  testing::expect_near(actual[0], expected[0], kFusionTolerance, "broadcast add");
+}
+
+// MatMul + bias -> Swish spelled Mul(v, Sigmoid(Mul(v, 1))), and a decomposed layer norm.
+TEST(PassesFusion, MatMulBiasSwishAndLayerNormPatterns) {
+  Model model = empty_model();
+  Graph& graph = model.graph;
+  graph.inputs = {float_value("x", {2, 5, 16})};
+  graph.outputs = {float_value("y", {2, 5, 12})};
+  add_initializer(graph, "w", random_tensor({16, 12}, 6));
+  add_initializer(graph, "bias", random_tensor({12}, 7));
+  add_initializer(graph, "one", Tensor::scalar(1.0f));
+  add_initializer(graph, "two", Tensor::scalar(2.0f));
+  add_initializer(graph, "epsilon", Tensor::scalar(1e-5f));
+  add_initializer(graph, "gamma", random_tensor({12}, 8));
+  add_initializer(graph, "beta", random_tensor({12}, 9));
+  const Attribute last_axis = testing::ints_attribute("axes", {-1});
+  add_node(graph, "MatMul", {"x", "w"}, {"mm"});
+  add_node(graph, "Add", {"mm", "bias"}, {"v"});
+  add_node(graph, "Mul", {"v", "one"}, {"v1"});
+  add_node(graph, "Sigmoid", {"v1"}, {"gate"});
+  add_node(graph, "Mul", {"v", "gate"}, {"swish"});
+  add_node(graph, "ReduceMean", {"swish"}, {"mean"}, {last_axis});
+  add_node(graph, "Sub", {"swish", "mean"}, {"d"});
+  add_node(graph, "Pow", {"d", "two"}, {"d2"});
+  add_node(graph, "ReduceMean", {"d2"}, {"variance"}, {last_axis});
+  add_node(graph, "Add", {"variance", "epsilon"}, {"variance_e"});
+  add_node(graph, "Sqrt", {"variance_e"}, {"deviation"});
+  add_node(graph, "Div", {"d", "deviation"}, {"normalized"});
+  add_node(graph, "Mul", {"normalized", "gamma"}, {"scaled"});
+  add_node(graph, "Add", {"scaled", "beta"}, {"y"});
+  Model optimized = model;
+  optimize_model(optimized, builtin_kernel_registry(), OptimizationLevel::kExecution);
+  ASSERT_EQ(optimized.graph.nodes.size(), 2u);
+  EXPECT_EQ(optimized.graph.nodes[0].op_type, "FusedMatMul");
+  EXPECT_EQ(optimized.graph.nodes[0].attr_strings("post_ops"), (std::vector<std::string>{"swish"}));
+  EXPECT_EQ(optimized.graph.nodes[1].op_type, "LayerNormalization");
+  const Tensor x = random_tensor({2, 5, 16}, 10);
+  expect_same_outputs_when_optimized(model, {{"x", &x}}, kFusionTolerance);
+}
+
 }  // namespace
 }  // namespace octet
