@@ -55,15 +55,14 @@ class ConvKernel : public Kernel {
     Prepared& prepared = prepare(src);
 
     dnnl::stream& stream = thread_stream();
-    // The primitive reads its own source layout: channels-last, or blocked for Winograd.
-    memory src_memory = wrap(src, describe(src));
-    if (src_memory.get_desc() != prepared.src_desc) {
-      dnnl::reorder(src_memory, prepared.src_buffer).execute(stream, src_memory, prepared.src_buffer);
-      src_memory = prepared.src_buffer;
-    }
-    const memory::desc channels_last_dst(to_dims(prepared.dst_shape), memory::data_type::f32,
-                                         format_for(Layout::kChannelsLast, prepared.dst_shape.size()));
-    const bool direct_dst = channels_last_dst == prepared.dst_desc;
+    // Memory objects, reorders and the argument map live in `prepared`: a run only points them at
+    // this run's buffers (creating them per run cost more than small convolutions themselves).
+    LayoutView& input = prepared.input_view(src.layout(), src.shape());
+    input.view.set_data_handle(const_cast<void*>(src.raw_data()));
+    if (input.reorder) input.reorder->execute(stream, input.view, prepared.src_buffer);
+    prepared.arguments[DNNL_ARG_SRC] = input.reorder ? prepared.src_buffer : input.view;
+
+    const bool direct_dst = !prepared.dst_reorder.has_value();
     // A residual read for the last time here becomes the output: the sum post-op adds in place.
     Tensor* donated = sum_input_ != kNoSum ? context.donated_input(sum_input_) : nullptr;
     const bool in_place = donated && direct_dst && donated->layout() == Layout::kChannelsLast &&
@@ -75,22 +74,19 @@ class ConvKernel : public Kernel {
     }
     Tensor& dst = context.output(0);
     dst.set_layout(Layout::kChannelsLast);
-    memory dst_memory = wrap(dst, channels_last_dst);
-    memory conv_dst = direct_dst ? dst_memory : prepared.dst_buffer;
+    prepared.dst_view.set_data_handle(dst.raw_data());
+    memory& conv_dst = direct_dst ? prepared.dst_view : prepared.dst_buffer;
     if (sum_input_ != kNoSum && !in_place) {
       const Tensor& addend = context.input(sum_input_);
       check(addend.shape() == dst.shape(), "residual input shape ", shape_to_string(addend.shape()),
             " differs from the output shape ", shape_to_string(dst.shape()));
-      memory addend_memory = wrap(addend, describe(addend));
-      dnnl::reorder(addend_memory, conv_dst).execute(stream, addend_memory, conv_dst);
+      LayoutView& residual = prepared.residual_view(addend.layout(), conv_dst);
+      residual.view.set_data_handle(const_cast<void*>(addend.raw_data()));
+      residual.reorder->execute(stream, residual.view, conv_dst);
     }
-    std::unordered_map<int, memory> arguments{{DNNL_ARG_SRC, src_memory},
-                                              {DNNL_ARG_WEIGHTS, prepared.weights},
-                                              {DNNL_ARG_DST, conv_dst},
-                                              {DNNL_ARG_SCRATCHPAD, prepared.scratchpad}};
-    if (bias_) arguments[DNNL_ARG_BIAS] = prepared.bias;
-    prepared.primitive.execute(stream, arguments);
-    if (conv_dst != dst_memory) dnnl::reorder(conv_dst, dst_memory).execute(stream, conv_dst, dst_memory);
+    prepared.arguments[DNNL_ARG_DST] = conv_dst;
+    prepared.primitive.execute(stream, prepared.arguments);
+    if (prepared.dst_reorder) prepared.dst_reorder->execute(stream, prepared.dst_buffer, prepared.dst_view);
     stream.wait();
     last_implementation_ = prepared.implementation;
   }
@@ -98,17 +94,50 @@ class ConvKernel : public Kernel {
   static constexpr size_t kNoSum = static_cast<size_t>(-1);
 
  private:
+  // A tensor of a given layout seen as oneDNN memory, and the reorder from it into the layout the
+  // primitive wants (none when it already matches).
+  struct LayoutView {
+    memory view;
+    std::optional<dnnl::reorder> reorder;
+  };
+
   struct Prepared {
     dnnl::convolution_forward primitive;
     memory::desc src_desc;  // what the primitive reads and writes
     memory::desc dst_desc;
     memory src_buffer;  // the source reordered to src_desc, when the input is in another layout
     memory dst_buffer;  // the result in dst_desc, when that is not channels-last
+    memory dst_view;    // the output tensor (channels-last); handle set per run
+    std::optional<dnnl::reorder> dst_reorder;  // dst_buffer -> dst_view, when they differ
     memory weights;
     memory bias;
     memory scratchpad;
+    Shape src_shape;
     Shape dst_shape;
     std::string implementation;
+    std::unordered_map<int, memory> arguments;
+    std::map<Layout, LayoutView> inputs;     // per input layout
+    std::map<Layout, LayoutView> residuals;  // per residual layout (sum post-op)
+
+    LayoutView& input_view(Layout layout, const Shape& shape) {
+      auto [entry, inserted] = inputs.try_emplace(layout);
+      if (inserted) {
+        const memory::desc desc(to_dims(shape), memory::data_type::f32, format_for(layout, shape.size()));
+        entry->second.view = memory(desc, cpu_engine(), DNNL_MEMORY_NONE);
+        if (desc != src_desc) entry->second.reorder.emplace(entry->second.view, src_buffer);
+      }
+      return entry->second;
+    }
+
+    LayoutView& residual_view(Layout layout, const memory& target) {
+      auto [entry, inserted] = residuals.try_emplace(layout);
+      if (inserted) {
+        const memory::desc desc(to_dims(dst_shape), memory::data_type::f32, format_for(layout, dst_shape.size()));
+        entry->second.view = memory(desc, cpu_engine(), DNNL_MEMORY_NONE);
+        entry->second.reorder.emplace(entry->second.view, target);
+      }
+      return entry->second;
+    }
   };
 
   Prepared& prepare(const Tensor& src) {
@@ -191,7 +220,12 @@ class ConvKernel : public Kernel {
     prepared.src_desc = primitive_desc.src_desc();
     prepared.dst_desc = primitive_desc.dst_desc();
     prepared.src_buffer = memory(prepared.src_desc, cpu_engine());
-    if (prepared.dst_desc != dst_desc) prepared.dst_buffer = memory(prepared.dst_desc, cpu_engine());
+    prepared.src_shape = src.shape();
+    prepared.dst_view = memory(dst_desc, cpu_engine(), DNNL_MEMORY_NONE);
+    if (prepared.dst_desc != dst_desc) {
+      prepared.dst_buffer = memory(prepared.dst_desc, cpu_engine());
+      prepared.dst_reorder.emplace(prepared.dst_buffer, prepared.dst_view);
+    }
     prepared.dst_shape = dst_shape;
     prepared.implementation = implementation_name(primitive_desc);
     prepared.scratchpad = memory(primitive_desc.scratchpad_desc(), cpu_engine());
@@ -203,6 +237,8 @@ class ConvKernel : public Kernel {
     dnnl::reorder(user_weights, prepared.weights).execute(thread_stream(), user_weights, prepared.weights);
     if (bias_) prepared.bias = wrap(*bias_, bias_desc);
     thread_stream().wait();
+    prepared.arguments = {{DNNL_ARG_WEIGHTS, prepared.weights}, {DNNL_ARG_SCRATCHPAD, prepared.scratchpad}};
+    if (bias_) prepared.arguments[DNNL_ARG_BIAS] = prepared.bias;
     return cache_.emplace(src.shape(), std::move(prepared)).first->second;
   }
 
