@@ -36,6 +36,7 @@ suite unit-sanitized env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktr
 suite onnx-node-tests tests/onnx_node/run_node_tests.sh build
 suite onnx-node-tests-reference tests/onnx_node/run_node_tests.sh build --implementation reference
 suite cli-errors tests/cli/test_cli_errors.sh build
+suite cli-eval tests/cli/test_eval.sh build
 suite ppocr-parity tests/e2e/ppocr_parity.sh
 
 if ((failed)); then echo "failed suites: ${failures[*]}"; fi

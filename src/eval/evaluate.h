@@ -1,0 +1,45 @@
+// Runs a model over a labeled data set and computes one metric (the library behind `octet eval`,
+// and later the accuracy-aware quantization loop).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "eval/dataset.h"
+#include "eval/metrics.h"
+#include "runtime/session.h"
+
+namespace octet {
+
+struct EvalOptions {
+  MetricKind metric = MetricKind::kTop1;
+  // Needed by the CTC metrics: the recognizer's character dictionary.
+  const CtcDictionary* dictionary = nullptr;
+  // Needed by the reference metrics: the model to compare with (same inputs, same output shapes).
+  Session* reference = nullptr;
+  // Classification labels as class names: label text class_names[i] means class i. Empty: labels
+  // are integer class indices.
+  std::vector<std::string> class_names;
+};
+
+struct SampleResult {
+  std::string name;
+  double value = 0;
+  std::string prediction;  // CTC metrics: the decoded text (UTF-8); empty otherwise
+};
+
+struct EvalResult {
+  std::string metric;
+  // top1/top5/ctc-*: mean of the per-sample values. sqnr: over all outputs of all samples (total
+  // reference energy / total error energy, in dB). cosine: mean of per-sample cosines (each over
+  // all of that sample's outputs). top1-agreement: agreeing rows / rows over all samples and outputs.
+  double value = 0;
+  std::vector<SampleResult> per_sample;
+};
+
+// Feeds every sample (the model must have exactly one input) and scores the first output (label
+// metrics) or every output (reference metrics). Throws Error naming the sample file on a bad sample
+// or label, and the metric's missing option (dictionary, reference).
+EvalResult evaluate(Session& model, const LabeledDataset& dataset, const EvalOptions& options);
+
+}  // namespace octet
