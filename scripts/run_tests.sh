@@ -37,6 +37,7 @@ suite onnx-node-tests tests/onnx_node/run_node_tests.sh build
 suite onnx-node-tests-reference tests/onnx_node/run_node_tests.sh build --implementation reference
 suite cli-errors tests/cli/test_cli_errors.sh build
 suite cli-eval tests/cli/test_eval.sh build
+suite external-data tests/cli/test_external_data.sh build
 suite ppocr-parity tests/e2e/ppocr_parity.sh
 
 if ((failed)); then echo "failed suites: ${failures[*]}"; fi

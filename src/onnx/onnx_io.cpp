@@ -297,12 +297,34 @@ Model model_from_proto(onnx::ModelProto& proto, const std::string& base_director
   check(default_opset > 0 || proto.opset_import_size() > 0, source, ": the model imports no opset");
   for (const auto& entry : proto.metadata_props()) model.metadata_props.emplace_back(entry.key(), entry.value());
 
+  // External data must stay inside the model's folder: checked before the ONNX checker, which
+  // would only report a missing file.
+  bool uses_external_data = false;
+  for (const auto& initializer : proto.graph().initializer()) {
+    if (initializer.data_location() != onnx::TensorProto::EXTERNAL) continue;
+    uses_external_data = true;
+    for (const auto& entry : initializer.external_data()) {
+      if (entry.key() != "location") continue;
+      const std::filesystem::path location(entry.value());
+      const std::string what = concat(source, ": initializer '", initializer.name(), "'");
+      check(location.is_relative(), what, ": external data location '", entry.value(),
+            "' must be relative to the model");
+      for (const auto& part : location)
+        check(part != "..", what, ": external data location '", entry.value(), "' leaves the model's folder");
+    }
+  }
   if (options.check) {
     // The linked ONNX library knows opsets up to onnx_library_max_opset(); newer models are loaded
     // without the checker rather than rejected for the library's age.
     if (default_opset <= onnx_library_max_opset()) {
       try {
-        onnx::checker::check_model(proto);
+        // The in-memory checker resolves external data against the working directory; the
+        // file-based one against the model's folder, which is what the file means.
+        if (uses_external_data && std::filesystem::is_regular_file(source)) {
+          onnx::checker::check_model(source);
+        } else {
+          onnx::checker::check_model(proto);
+        }
       } catch (const std::exception& error) {
         throw Error(concat(source, ": invalid model: ", one_line(error.what())));
       }
