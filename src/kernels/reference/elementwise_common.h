@@ -28,16 +28,6 @@ void register_elementwise_cast_kernels(KernelRegistry& registry);    // elementw
 
 inline bool is_16bit_float(DataType dtype) { return dtype == DataType::kFloat16 || dtype == DataType::kBfloat16; }
 
-// Calls `function.template operator()<T>()` for float or double; UnsupportedError otherwise.
-template <typename Function>
-void dispatch_floating(DataType dtype, const std::string& what, Function&& function) {
-  switch (dtype) {
-    case DataType::kFloat: function.template operator()<float>(); return;
-    case DataType::kDouble: function.template operator()<double>(); return;
-    default: throw UnsupportedError(concat(what, ": type ", dtype_name(dtype), " is not supported"));
-  }
-}
-
 // dispatch_numeric plus bool (for Equal, Where's condition...).
 template <typename Function>
 void dispatch_numeric_or_bool(DataType dtype, const std::string& what, Function&& function) {

@@ -68,6 +68,16 @@ void dispatch_numeric(DataType dtype, const std::string& what, Function&& functi
   }
 }
 
+// Same for float and double only: ops that compute in floating point.
+template <typename Function>
+void dispatch_floating(DataType dtype, const std::string& what, Function&& function) {
+  switch (dtype) {
+    case DataType::kFloat: function.template operator()<float>(); return;
+    case DataType::kDouble: function.template operator()<double>(); return;
+    default: throw UnsupportedError(concat(what, ": type ", dtype_name(dtype), " is not supported"));
+  }
+}
+
 // Same for types whose elements can be moved without arithmetic (every fixed-size type, incl. bool, fp16).
 template <typename Function>
 void dispatch_any(DataType dtype, const std::string& what, Function&& function) {

@@ -23,20 +23,6 @@ int64_t min_rows_per_task(int64_t row_size) {
   return std::max<int64_t>(1, kMinElementsPerTask / std::max<int64_t>(1, row_size));
 }
 
-// Calls function.template operator()<T>() for the floating types these ops compute on.
-template <typename Function>
-void dispatch_floating(DataType dtype, const std::string& what, Function&& function) {
-  switch (dtype) {
-    case DataType::kFloat:
-      function.template operator()<float>();
-      return;
-    case DataType::kDouble:
-      function.template operator()<double>();
-      return;
-    default:
-      throw UnsupportedError(concat(what, ": type ", dtype_name(dtype), " is not supported"));
-  }
-}
 
 // All elements of a small parameter tensor (scale, bias, statistics) as doubles.
 std::vector<double> values_of(const Tensor& tensor) {

@@ -40,20 +40,6 @@ int64_t min_planes_per_task(int64_t plane_size) {
   return std::max<int64_t>(1, kMinElementsPerTask / std::max<int64_t>(1, plane_size));
 }
 
-// Calls function.template operator()<T>() for the floating types pools compute on.
-template <typename Function>
-void dispatch_floating(DataType dtype, const std::string& what, Function&& function) {
-  switch (dtype) {
-    case DataType::kFloat:
-      function.template operator()<float>();
-      return;
-    case DataType::kDouble:
-      function.template operator()<double>();
-      return;
-    default:
-      throw UnsupportedError(concat(what, ": type ", dtype_name(dtype), " is not supported"));
-  }
-}
 
 // Same, plus the 8-bit integer types MaxPool accepts since opset 12.
 template <typename Function>
