@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/float16.h"
+#include "core/layout.h"
 #include "kernel_test_util.h"
 #include "kernels/reference/quantize_math.h"
 #include "octet/tensor.h"
@@ -363,6 +364,98 @@ TEST(DynamicQuantizeLinearKernelTest, RangesThatIncludeZero) {
   std::vector<float> tied = {-5.0f, 10.9375f};
   for (int k = -80; k < 175; ++k) tied.push_back((static_cast<float>(k) + 0.5f) * 0.0625f);
   check_dynamic_quantize_linear(Tensor::from_vector<float>({static_cast<int64_t>(tied.size())}, tied), "exact ties");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The per-tensor QuantizeLinear / DequantizeLinear kernels registered as "dnnl": exact against the
+// reference on random data, exact .5 ties, saturation, both layouts.
+
+// Random floats in [-3, 3] mixed with values that sit exactly on ties (k + 0.5) * scale and far
+// outside the range (saturation).
+Tensor values_with_ties(const Shape& shape, float scale, uint32_t seed) {
+  Tensor tensor = random_tensor(shape, seed, -3.0f, 3.0f);
+  std::mt19937 generator(seed);
+  std::uniform_int_distribution<int> steps(-300, 300);
+  float* data = tensor.data<float>();
+  for (int64_t i = 0; i < tensor.element_count(); i += 3) data[i] = (static_cast<float>(steps(generator)) + 0.5f) * scale;
+  for (int64_t i = 1; i < tensor.element_count(); i += 17) data[i] = (i % 2 ? 1000.0f : -1000.0f);
+  return tensor;
+}
+
+TEST(PerTensorQuantizeKernelTest, QuantizeMatchesReferenceExactly) {
+  uint32_t seed = 500;
+  for (DataType dtype : {DataType::kUint8, DataType::kInt8}) {
+    for (float scale_value : {0.015625f, 0.013f, 0.1f}) {
+      for (int32_t zero : dtype == DataType::kUint8 ? std::vector<int32_t>{0, 128, 3} : std::vector<int32_t>{0, -7, 100}) {
+        const Tensor src = values_with_ties({2, 3, 37, 41}, scale_value, seed++);
+        const Tensor scale = Tensor::scalar<float>(scale_value);
+        Tensor zero_point(dtype, {});
+        if (dtype == DataType::kUint8) zero_point.data<uint8_t>()[0] = static_cast<uint8_t>(zero);
+        else zero_point.data<int8_t>()[0] = static_cast<int8_t>(zero);
+        const Node node = make_node("QuantizeLinear", 3, 1);
+        const std::vector<Tensor> expected = run_node(node, {&src, &scale, &zero_point}, 13, {1, 2});
+        std::string detail;
+        const std::vector<Tensor> actual = run_node(node, {&src, &scale, &zero_point}, 13, {1, 2}, 2, "dnnl", &detail);
+        EXPECT_EQ(detail, "per-tensor loop");
+        ASSERT_EQ(actual[0].dtype(), dtype);
+        int64_t saturated = 0;
+        for (int64_t i = 0; i < src.element_count(); ++i) {
+          ASSERT_EQ(actual[0].value_as_int64(i), expected[0].value_as_int64(i))
+              << dtype_name(dtype) << " scale " << scale_value << " zero point " << zero << " x " << src.data<float>()[i];
+          saturated += actual[0].value_as_int64(i) == (dtype == DataType::kUint8 ? 255 : 127);
+        }
+        EXPECT_GT(saturated, 0);
+        // Channels-last input: the output keeps the layout and the (elementwise) values.
+        ThreadPool pool(1);
+        const Tensor channels_last = to_channels_last(src, pool);
+        const std::vector<Tensor> converted =
+            run_node(node, {&channels_last, &scale, &zero_point}, 13, {1, 2}, 2, "dnnl");
+        ASSERT_EQ(converted[0].layout(), Layout::kChannelsLast);
+        const Tensor plain = to_plain(converted[0], pool);
+        for (int64_t i = 0; i < src.element_count(); ++i)
+          ASSERT_EQ(plain.value_as_int64(i), expected[0].value_as_int64(i)) << "channels-last, element " << i;
+      }
+    }
+  }
+}
+
+TEST(PerTensorQuantizeKernelTest, DequantizeMatchesReferenceExactly) {
+  uint32_t seed = 600;
+  for (DataType dtype : {DataType::kUint8, DataType::kInt8}) {
+    const Tensor src = dtype == DataType::kUint8 ? random_quantized<uint8_t>({3, 5, 17, 19}, seed++)
+                                                 : random_quantized<int8_t>({3, 5, 17, 19}, seed++);
+    const Tensor scale = Tensor::scalar<float>(0.0173f);
+    Tensor zero_point(dtype, {});
+    if (dtype == DataType::kUint8) zero_point.data<uint8_t>()[0] = 131;
+    else zero_point.data<int8_t>()[0] = -9;
+    const Node node = make_node("DequantizeLinear", 3, 1);
+    const std::vector<Tensor> expected = run_node(node, {&src, &scale, &zero_point}, 13, {1, 2});
+    std::string detail;
+    const std::vector<Tensor> actual = run_node(node, {&src, &scale, &zero_point}, 13, {1, 2}, 2, "dnnl", &detail);
+    EXPECT_EQ(detail, "per-tensor loop");
+    for (int64_t i = 0; i < src.element_count(); ++i)
+      ASSERT_EQ(actual[0].data<float>()[i], expected[0].data<float>()[i]) << dtype_name(dtype) << " element " << i;
+    ThreadPool pool(1);
+    const Tensor channels_last = to_channels_last(src, pool);
+    const std::vector<Tensor> converted = run_node(node, {&channels_last, &scale, &zero_point}, 13, {1, 2}, 2, "dnnl");
+    ASSERT_EQ(converted[0].layout(), Layout::kChannelsLast);
+    const Tensor plain = to_plain(converted[0], pool);
+    for (int64_t i = 0; i < src.element_count(); ++i)
+      ASSERT_EQ(plain.data<float>()[i], expected[0].data<float>()[i]) << "channels-last, element " << i;
+  }
+}
+
+TEST(PerTensorQuantizeKernelTest, PerAxisFallsBackToReference) {
+  const Tensor src = random_tensor({2, 3, 4}, 700);
+  const Tensor scales = Tensor::from_vector<float>({3}, {0.1f, 0.2f, 0.3f});
+  const Tensor zero_points = Tensor::from_vector<uint8_t>({3}, {1, 2, 3});
+  const Node node = make_node("QuantizeLinear", 3, 1);
+  // A run-time per-axis scale reaches the kernel, which hands it to the reference.
+  std::string detail;
+  const std::vector<Tensor> actual = run_node(node, {&src, &scales, &zero_points}, 13, {}, 1, "dnnl", &detail);
+  EXPECT_NE(detail.find("reference fallback"), std::string::npos) << detail;
+  const std::vector<Tensor> expected = run_node(node, {&src, &scales, &zero_points}, 13);
+  for (int64_t i = 0; i < src.element_count(); ++i) EXPECT_EQ(actual[0].value_as_int64(i), expected[0].value_as_int64(i));
 }
 
 }  // namespace

@@ -20,7 +20,10 @@ class ConcatKernel : public Kernel {
 
   void run(KernelContext& context) override {
     const Tensor& first = context.input(0);
-    bool supported = first.dtype() == DataType::kFloat && first.rank() >= 1 && first.rank() <= 6;
+    // Concatenation copies elements: 8-bit tensors are exact too.
+    bool supported = (first.dtype() == DataType::kFloat || first.dtype() == DataType::kUint8 ||
+                      first.dtype() == DataType::kInt8) &&
+                     first.rank() >= 1 && first.rank() <= 6;
     for (size_t i = 0; i < context.input_count() && supported; ++i) {
       const Tensor* input = context.optional_input(i);
       supported = input && input->dtype() == first.dtype() && input->rank() == first.rank() && input->element_count() > 0;
@@ -86,7 +89,12 @@ class ResizeKernel : public Kernel {
   void run(KernelContext& context) override {
     const Tensor& src = context.input(0);
     Shape dst_shape;
-    if (src.dtype() != DataType::kFloat || src.rank() < 3 || src.rank() > 5 || !output_shape(context, src, dst_shape)) {
+    // Nearest resampling copies elements, exact for 8-bit tensors; linear would round its own way.
+    const bool type_supported =
+        src.dtype() == DataType::kFloat ||
+        ((src.dtype() == DataType::kUint8 || src.dtype() == DataType::kInt8) &&
+         algorithm_ == dnnl::algorithm::resampling_nearest);
+    if (!type_supported || src.rank() < 3 || src.rank() > 5 || !output_shape(context, src, dst_shape)) {
       detail_ = "reference fallback: not a whole-factor nearest or half-pixel linear resize";
       fallback_.run(context);
       return;

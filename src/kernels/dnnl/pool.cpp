@@ -1,5 +1,6 @@
 // MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool on oneDNN, in the input's layout.
 #include <map>
+#include <tuple>
 
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_kernels.h"
@@ -36,7 +37,12 @@ class PoolKernel : public Kernel {
 
   void run(KernelContext& context) override {
     const Tensor& src = context.input(0);
-    if (src.dtype() != DataType::kFloat || src.rank() < 3 || src.rank() > 5 ||
+    // Max pooling only selects elements, so 8-bit tensors pool exactly (ONNX MaxPool-12 allows
+    // them); averages stay float as in ONNX.
+    const bool eight_bit = src.dtype() == DataType::kUint8 || src.dtype() == DataType::kInt8;
+    const bool type_supported =
+        src.dtype() == DataType::kFloat || (eight_bit && algorithm_ == dnnl::algorithm::pooling_max);
+    if (!type_supported || src.rank() < 3 || src.rank() > 5 ||
         (!global_ && kernel_shape_.size() + 2 != static_cast<size_t>(src.rank()))) {
       detail_ = "reference fallback: unsupported type or rank";
       fallback_.run(context);
@@ -115,7 +121,7 @@ class PoolKernel : public Kernel {
   }
 
   Prepared* prepare(const Tensor& src) {
-    const auto key = std::make_pair(src.shape(), src.layout());
+    const auto key = std::make_tuple(src.shape(), src.layout(), src.dtype());
     if (auto found = cache_.find(key); found != cache_.end()) return found->second ? &*found->second : nullptr;
     std::optional<Prepared> prepared;
     try {
@@ -125,7 +131,7 @@ class PoolKernel : public Kernel {
       if (g.extended_end_padding && algorithm_ == dnnl::algorithm::pooling_avg_include_padding)
         throw dnnl::error(dnnl_unimplemented, "ceil-mode padding counted by include_padding");
       memory::desc src_desc = describe(src);
-      memory::desc dst_desc(to_dims(g.dst_shape), memory::data_type::f32, format_for(src.layout(), src.shape().size()));
+      memory::desc dst_desc(to_dims(g.dst_shape), to_dnnl(src.dtype()), format_for(src.layout(), src.shape().size()));
       dnnl::pooling_v2_forward::desc descriptor(dnnl::prop_kind::forward_inference, algorithm_, src_desc, dst_desc,
                                                 g.strides, g.kernel, g.dilations, g.pads_begin, g.pads_end);
       dnnl::primitive_attr attributes;
@@ -147,7 +153,7 @@ class PoolKernel : public Kernel {
   std::vector<int64_t> kernel_shape_, strides_, dilations_, pads_;
   std::string auto_pad_;
   bool ceil_mode_ = false;
-  std::map<std::pair<Shape, Layout>, std::optional<Prepared>> cache_;
+  std::map<std::tuple<Shape, Layout, DataType>, std::optional<Prepared>> cache_;
   std::string detail_;
 };
 

@@ -1,6 +1,7 @@
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_kernels.h"
 #include "kernels/post_ops.h"
+#include "kernels/quantized_ops.h"
 
 namespace octet {
 
@@ -32,12 +33,16 @@ void register_dnnl_kernels(KernelRegistry& registry) {
       {"Softmax", create_softmax_kernel},
       {"LogSoftmax", create_softmax_kernel},
       {"LayerNormalization", create_layer_norm_kernel},
+      {"QuantizeLinear", create_quantize_kernel},
+      {"DequantizeLinear", create_quantize_kernel},
   };
   for (const auto& [op_type, factory] : onnx_ops) registry.add_preferred("", op_type, "dnnl", factory);
   registry.add_preferred(kOctetDomain, "FusedConv", "dnnl", create_conv_kernel);
   registry.add_preferred(kOctetDomain, "FusedMatMul", "dnnl", create_matmul_kernel);
   registry.add_preferred(kOctetDomain, "FusedGemm", "dnnl", create_matmul_kernel);
   registry.add_preferred(kOctetDomain, "Swish", "dnnl", create_activation_kernel);
+  registry.add_preferred(kOctetDomain, kQuantizedFusedConv, "dnnl", create_quantized_conv_kernel);
+  registry.add_preferred(kOctetDomain, kQuantizedFusedMatMul, "dnnl", create_quantized_matmul_kernel);
 }
 
 void register_dnnl_threads(int threads) { dnnl_backend::set_thread_count(threads); }

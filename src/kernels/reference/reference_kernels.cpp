@@ -13,6 +13,7 @@ void register_reference_kernels(KernelRegistry& registry) {
   register_reduce_kernels(registry);
   register_quantize_kernels(registry);
   register_fused_kernels(registry);
+  register_quantized_fused_kernels(registry);
 }
 
 }  // namespace octet

@@ -23,6 +23,7 @@ void register_tensor_kernels(KernelRegistry& registry);       // tensor.cpp: sha
 void register_reduce_kernels(KernelRegistry& registry);       // reduce.cpp: Reduce*, Softmax, ArgMax, TopK...
 void register_quantize_kernels(KernelRegistry& registry);     // quantize.cpp: QuantizeLinear, DequantizeLinear...
 void register_fused_kernels(KernelRegistry& registry);        // fused.cpp: octet.FusedConv/FusedMatMul/FusedGemm
+void register_quantized_fused_kernels(KernelRegistry& registry);  // qfused.cpp: octet.QFusedConv/QFusedMatMul
 
 // Registers kernel class K, constructed as K(const KernelCreateInfo&), as the reference
 // implementation of `op_type` in the default domain.
