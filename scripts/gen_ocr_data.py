@@ -8,7 +8,8 @@ fonts-dejavu-core) through PIL. Everything is seeded: sample NNNN depends only o
 NNNN), so a smaller --count gives a prefix of a larger one.
 
 Usage: gen_ocr_data.py --kind rec|cls|det --count N --seed S --out DIR [--format npy|png|both]
-                       [--dict FILE]     (--format defaults to npy, --seed to 0)
+                       [--dict FILE] [--page-size HxW]
+       (--format defaults to npy, --seed to 0, --page-size (det only) to 640x640)
 
 Written to DIR:
   NNNN.npy    (npy, both)  the preprocessed model input, float32 NCHW, batch 1, BGR channel order
@@ -23,13 +24,18 @@ Kinds, preprocessing and labels (PaddleOCR conventions):
   cls  one text line, the same preprocessing at width 192: tensor 1x3x48x192. One line of each
        pair (0000, 0001), (0002, 0003), ... chosen at random is rotated by 180 degrees before
        preprocessing, so half of an even count is rotated. Label: "0" or "180".
-  det  a 640x640 page: light, sometimes noisy background with 3 to 8 text lines at random places,
-       some rotated by up to 12 degrees. No resize (640 is a multiple of 32 and <= 960).
+  det  a 640x640 page (--page-size HxW: multiples of 32, at most 960): light, sometimes noisy
+       background with 3 to 8 text lines of 20 to 44 pixel fonts at random places, some rotated by
+       up to 12 degrees; on about a third of the pages also one tiny line (8 to 10 pixel font)
+       labeled "###", PaddleOCR's don't-care mark for illegible text, which the metric neither
+       requires nor holds against a detector (its box has a 4 pixel margin, as annotators draw). No resize (the sides are multiples of 32 and <= 960,
+       so PaddleOCR's DetResizeForTest keeps them).
        Channel c of the BGR image is normalized as (x/255 - mean[c]) / std[c] with
        mean = (0.485, 0.456, 0.406), std = (0.229, 0.224, 0.225), index 0 applied to B, exactly as
        PaddleOCR's NormalizeImage does on an OpenCV (BGR) image. Tensor 1x3x640x640.
        Label: PaddleOCR det JSON, `[{"transcription": "...", "points": [[x, y] x 4]}, ...]`,
-       points clockwise from the text's top-left corner, in pixels of the original image. Since
+       points clockwise (on screen) from the text's top-left corner: the glyphs' bounding box
+       (PIL's font.getbbox) rotated with the line, in pixels of the original image. Since
        the page is not resized, the same numbers index the .npy tensor: point (x, y) is element
        [0, :, y, x] (the model's probability map, 1x1x640x640, uses the same coordinates).
 
@@ -60,6 +66,13 @@ DET_MAX_ANGLE_DEGREES = 12.0
 DET_ROTATED_FRACTION = 0.4  # of the lines
 DET_LINE_GAP = 6  # pixels kept free around each placed line, so boxes do not touch
 DET_PLACEMENT_ATTEMPTS = 30  # random positions tried before a line is dropped
+DET_FONT_SIZES = (20, 45)  # half-open range of the lines' font sizes in pixels
+DET_DONT_CARE_FRACTION = 0.35  # of the pages, which get one tiny don't-care line
+DET_DONT_CARE_FONT_SIZES = (8, 11)  # half-open: too small to read, labeled "###"
+DET_DONT_CARE_MARK = "###"
+DET_DONT_CARE_MARGIN = 4  # pixels around the glyphs: annotators box illegible text loosely
+DET_SIDE_MULTIPLE = 32  # DB detectors need sides divisible by 32
+DET_MAX_SIDE = 960  # PaddleOCR's det_limit_side_len: larger pages would be resized
 
 DEFAULT_DICTIONARY = pathlib.Path(__file__).resolve().parent.parent / "models/ppocr/ppocr_keys_v1.txt"
 NOTO_DIR = "/usr/share/fonts/opentype/noto"
@@ -266,38 +279,74 @@ def rotate_points(points, angle_degrees, old_size, new_size):
     ]
 
 
-def make_det(rng, font_book, sampler, index, pair_rng):
-    page = Image.fromarray(light_background(rng, DET_PAGE_SIZE, DET_PAGE_SIZE))
+def render_det_line(rng, font_book, text, font_size, margin=0):
+    """One line on a transparent layer, rotated for some lines. Returns (layer, quad): the quad is
+    the glyphs' box grown by `margin` pixels (at most 4) on the rotated layer, clockwise on screen
+    from the text's top-left corner."""
+    font = pick_font(rng, font_book, text, font_size)
+    left, top, right, bottom = font.getbbox(text)
+    pad = 4  # transparent border so that rotation does not clip the glyphs
+    layer = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 0))
+    ImageDraw.Draw(layer).text((pad - left, pad - top), text, font=font, fill=dark_color(rng) + (255,))
+    inset = pad - margin
+    box = [(inset, inset), (layer.width - inset, inset), (layer.width - inset, layer.height - inset), (inset, layer.height - inset)]
+    rotate = rng.random() < DET_ROTATED_FRACTION
+    angle = float(rng.uniform(-DET_MAX_ANGLE_DEGREES, DET_MAX_ANGLE_DEGREES)) if rotate else 0.0
+    rotated = layer.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
+    return rotated, rotate_points(box, angle, layer.size, rotated.size)
+
+
+def place_on_page(rng, page, layer, occupied):
+    """A free position (x, y) for the layer, kept DET_LINE_GAP away from the occupied boxes (which it
+    joins), or None when none of DET_PLACEMENT_ATTEMPTS random positions is free."""
+    if layer.width >= page.width or layer.height >= page.height:
+        return None
+    for _attempt in range(DET_PLACEMENT_ATTEMPTS):
+        x = int(rng.integers(0, page.width - layer.width))
+        y = int(rng.integers(0, page.height - layer.height))
+        gap = DET_LINE_GAP
+        box = (x - gap, y - gap, x + layer.width + gap, y + layer.height + gap)
+        if all(box[2] <= o[0] or o[2] <= box[0] or box[3] <= o[1] or o[3] <= box[1] for o in occupied):
+            occupied.append(box)
+            return x, y
+    return None
+
+
+def make_det(rng, font_book, sampler, index, pair_rng, page_size):
+    height, width = page_size
+    page = Image.fromarray(light_background(rng, height, width))
     occupied = []  # axis-aligned boxes (x0, y0, x1, y1) of placed lines, with a gap around them
     labels = []
+
+    def draw(text, font_size, transcription, margin=0):
+        layer, quad = render_det_line(rng, font_book, text, font_size, margin)
+        position = place_on_page(rng, page, layer, occupied)
+        if position is None:
+            return  # no free place for this line
+        x, y = position
+        page.paste(layer, (x, y), layer)
+        points = [[int(round(px + x)), int(round(py + y))] for px, py in quad]
+        labels.append({"transcription": transcription, "points": points})
+
     for _ in range(rng.integers(DET_LINES_PER_PAGE[0], DET_LINES_PER_PAGE[1] + 1)):
         text = sampler.sample(rng)
-        font = pick_font(rng, font_book, text, int(rng.integers(20, 45)))
-        left, top, right, bottom = font.getbbox(text)
-        pad = 4  # transparent border so that rotation does not clip the glyphs
-        layer = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 0))
-        ImageDraw.Draw(layer).text((pad - left, pad - top), text, font=font, fill=dark_color(rng) + (255,))
-        ink_box = [(pad, pad), (layer.width - pad, pad), (layer.width - pad, layer.height - pad), (pad, layer.height - pad)]
-        rotate = rng.random() < DET_ROTATED_FRACTION
-        angle = float(rng.uniform(-DET_MAX_ANGLE_DEGREES, DET_MAX_ANGLE_DEGREES)) if rotate else 0.0
-        rotated = layer.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
-        quad = rotate_points(ink_box, angle, layer.size, rotated.size)
-        if rotated.width >= DET_PAGE_SIZE or rotated.height >= DET_PAGE_SIZE:
-            continue
-        for _attempt in range(DET_PLACEMENT_ATTEMPTS):
-            x = int(rng.integers(0, DET_PAGE_SIZE - rotated.width))
-            y = int(rng.integers(0, DET_PAGE_SIZE - rotated.height))
-            gap = DET_LINE_GAP
-            box = (x - gap, y - gap, x + rotated.width + gap, y + rotated.height + gap)
-            if all(box[2] <= o[0] or o[2] <= box[0] or box[3] <= o[1] or o[3] <= box[1] for o in occupied):
-                break
-        else:
-            continue  # no free place for this line
-        occupied.append(box)
-        page.paste(rotated, (x, y), rotated)
-        points = [[int(round(px + x)), int(round(py + y))] for px, py in quad]
-        labels.append({"transcription": text, "points": points})
+        draw(text, int(rng.integers(*DET_FONT_SIZES)), text)
+    # Drawn after the lines, so that a page's readable lines do not depend on it.
+    if rng.random() < DET_DONT_CARE_FRACTION:
+        draw(sampler.sample(rng), int(rng.integers(*DET_DONT_CARE_FONT_SIZES)), DET_DONT_CARE_MARK, DET_DONT_CARE_MARGIN)
     return page, preprocess_page(page), json.dumps(labels, ensure_ascii=False)
+
+
+def parse_page_size(text):
+    try:
+        height, width = (int(v) for v in text.split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not HxW (e.g. 640x640)")
+    if not all(0 < v <= DET_MAX_SIDE and v % DET_SIDE_MULTIPLE == 0 for v in (height, width)):
+        raise argparse.ArgumentTypeError(
+            f"'{text}': both sides must be multiples of {DET_SIDE_MULTIPLE} and at most {DET_MAX_SIDE}"
+        )
+    return height, width
 
 
 def main():
@@ -308,6 +357,8 @@ def main():
     parser.add_argument("--out", required=True, type=pathlib.Path)
     parser.add_argument("--format", choices=["npy", "png", "both"], default="npy")
     parser.add_argument("--dict", type=pathlib.Path, default=DEFAULT_DICTIONARY)
+    parser.add_argument("--page-size", type=parse_page_size, default=(DET_PAGE_SIZE, DET_PAGE_SIZE),
+                        help="det pages: HxW, multiples of 32, at most 960 (default 640x640)")
     args = parser.parse_args()
     if args.count < 1:
         parser.error("--count must be at least 1")
@@ -320,12 +371,15 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     digits = max(4, len(str(args.count - 1)))
 
-    make = {"rec": make_rec, "cls": make_cls, "det": make_det}[args.kind]
+    make = {"rec": make_rec, "cls": make_cls}.get(args.kind)
     label_lines = []
     for index in range(args.count):
         rng = np.random.default_rng([args.seed, KIND_IDS[args.kind], index])
         pair_rng = np.random.default_rng([args.seed, KIND_IDS[args.kind], index // 2, PAIR_STREAM])
-        image, tensor, label = make(rng, font_book, sampler, index, pair_rng)
+        if args.kind == "det":
+            image, tensor, label = make_det(rng, font_book, sampler, index, pair_rng, args.page_size)
+        else:
+            image, tensor, label = make(rng, font_book, sampler, index, pair_rng)
         name = f"{index:0{digits}d}"
         if args.format in ("npy", "both"):
             np.save(args.out / f"{name}.npy", tensor)

@@ -57,16 +57,17 @@ std::map<std::string, LabelLine> read_label_file(const std::string& path) {
 
 }  // namespace
 
-LabeledDataset load_labeled_dataset(const std::string& folder) {
-  check(fs::is_directory(folder), folder, ": not a folder (--dataset needs a folder of .npy samples and ",
-        kLabelFileName, ")");
+LabeledDataset load_labeled_dataset(const std::string& folder, SampleFormat format) {
+  const bool images = format == SampleFormat::kImage;
+  check(fs::is_directory(folder), folder, ": not a folder (--dataset needs a folder of ",
+        images ? "images" : ".npy samples", " and ", kLabelFileName, ")");
   LabeledDataset dataset;
   dataset.folder = folder;
   std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(folder))
-    if (entry.is_regular_file() && entry.path().extension() == ".npy") names.push_back(entry.path().filename().string());
-  std::sort(names.begin(), names.end());
-  check(!names.empty(), folder, ": no .npy samples in the folder (image samples with --preprocess are not supported by eval yet)");
+  for (const std::string& path : list_sample_files(folder, format)) names.push_back(fs::path(path).filename().string());
+  check(!names.empty(), folder,
+        images ? ": no image samples (.png, .jpg, .jpeg, .bmp) in the folder"
+               : ": no .npy samples in the folder (image samples need --preprocess SPEC)");
 
   const std::string label_path = (fs::path(folder) / kLabelFileName).string();
   check(fs::exists(label_path), label_path, ": missing (each data set folder needs a ", kLabelFileName,
@@ -76,7 +77,8 @@ LabeledDataset load_labeled_dataset(const std::string& folder) {
     auto found = labels.find(name);
     if (found == labels.end()) found = labels.find(fs::path(name).stem().string());
     check(found != labels.end(), label_path, ": no label for sample '", name, "'");
-    dataset.samples.push_back({name, (fs::path(folder) / name).string(), found->second.label});
+    dataset.samples.push_back({name, (fs::path(folder) / name).string(), found->second.label,
+                               concat(label_path, ":", found->second.line_number)});
   }
   return dataset;
 }

@@ -24,8 +24,8 @@ constexpr MetricEntry kMetrics[] = {
     {MetricKind::kSqnr, "sqnr"},
     {MetricKind::kCosine, "cosine"},
     {MetricKind::kTop1Agreement, "top1-agreement"},
+    {MetricKind::kTextDetHmean, "text-det-hmean"},
 };
-constexpr const char* kDetectionMetric = "text-det-hmean";
 
 constexpr char32_t kSpace = U' ';
 
@@ -54,8 +54,6 @@ const std::vector<std::string>& metric_names() {
 MetricKind parse_metric_name(const std::string& name) {
   for (const auto& entry : kMetrics)
     if (name == entry.name) return entry.kind;
-  if (name == kDetectionMetric)
-    throw UnsupportedError(concat("--metric ", name, " is not supported yet (metrics: ", joined_metric_names(), ")"));
   throw Error(concat("--metric: unknown metric '", name, "' (metrics: ", joined_metric_names(), ")"));
 }
 

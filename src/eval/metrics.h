@@ -7,7 +7,10 @@
 //   ctc-line-accuracy   decoding (see ctc_greedy_decode), then PaddleOCR's RecMetric conventions.
 // Reference metrics compare a model's outputs with a reference model's outputs on the same input:
 //   sqnr, cosine, top1-agreement.
-// text-det-hmean (PaddleOCR detection) is not implemented yet.
+// Detection metric (eval/text_detection.h) compares a DB text detector's probability map with the
+// labeled text quadrilaterals (PaddleOCR det JSON):
+//   text-det-hmean      PaddleOCR's DBPostProcess + DetectionIoUEvaluator; harmonic mean of
+//                       precision and recall over the whole data set.
 #pragma once
 
 #include <cstdint>
@@ -19,12 +22,20 @@
 
 namespace octet {
 
-enum class MetricKind { kTop1, kTop5, kCtcCharAccuracy, kCtcLineAccuracy, kSqnr, kCosine, kTop1Agreement };
+enum class MetricKind {
+  kTop1,
+  kTop5,
+  kCtcCharAccuracy,
+  kCtcLineAccuracy,
+  kSqnr,
+  kCosine,
+  kTop1Agreement,
+  kTextDetHmean,
+};
 
 // The metric names accepted by `octet eval --metric`, in MetricKind order.
 const std::vector<std::string>& metric_names();
-// Throws Error listing the valid names for an unknown name ("text-det-hmean" is named as not yet
-// supported).
+// Throws Error listing the valid names for an unknown name.
 MetricKind parse_metric_name(const std::string& name);
 std::string metric_name(MetricKind kind);
 bool metric_needs_dictionary(MetricKind kind);
@@ -89,10 +100,10 @@ std::span<const float> class_scores(const Tensor& output);
 
 // Running sums over any number of (reference, output) element pairs.
 struct ReferenceSums {
-  double reference_energy = 0;  // sum ref^2
-  double error_energy = 0;      // sum (ref - out)^2
-  double output_energy = 0;     // sum out^2
-  double dot = 0;               // sum ref * out
+  double reference_energy = 0;                              // sum ref^2
+  double error_energy = 0;                                  // sum (ref - out)^2
+  double output_energy = 0;                                 // sum out^2
+  double dot = 0;                                           // sum ref * out
   void add(const Tensor& reference, const Tensor& output);  // float tensors of the same shape
   void add(const ReferenceSums& other);
 };

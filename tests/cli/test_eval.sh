@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks `octet eval` (SPEC.md "Command line") on generated OCR data with the real PP-OCR models:
-# recognizer character accuracy, classifier top-1, a model against itself as its own reference,
+# recognizer character accuracy, classifier top-1, detector hmean, a model against itself as its
+# own reference, image samples with --preprocess (same metric as the generator's .npy tensors),
 # the --json file, and user errors (exit 1, one line "octet: ..." naming the culprit, no JSON left
 # behind). Ends with "N passed, N failed".
 #
@@ -23,7 +24,14 @@ dictionary=$models/ppocr_keys_v1.txt
 min_char_accuracy=0.8
 # The direction classifier on generated lines; the same margin idea.
 min_cls_top1=0.8
+# The FP32 detector finds every generated line (hmean 1.0 on 48 pages of seeds 3, 4 and 5, with
+# IoUs of 0.64 to 0.98 against the label quads); 0.8 on these 6 pages (~35 lines) allows a few
+# misses or extra boxes, while boxes mapped to the wrong place or scale score near 0 (see the
+# mismatched-labels case).
+min_det_hmean=0.8
+det_model=$models/ch_PP-OCRv4_det_infer.onnx
 sample_count=20
+det_count=6
 threads=${THREADS:-2}
 
 if [[ ! -x "$octet" ]]; then
@@ -36,8 +44,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 ulimit -c 0
-if ! "$python" "$repo/scripts/gen_ocr_data.py" --kind rec --count $sample_count --seed 3 --out rec >/dev/null ||
-  ! "$python" "$repo/scripts/gen_ocr_data.py" --kind cls --count $sample_count --seed 3 --out cls >/dev/null; then
+# --format both: each folder holds the images and the generator's preprocessed .npy of them.
+if ! "$python" "$repo/scripts/gen_ocr_data.py" --kind rec --count $sample_count --seed 3 --out rec --format both >/dev/null ||
+  ! "$python" "$repo/scripts/gen_ocr_data.py" --kind cls --count $sample_count --seed 3 --out cls --format both >/dev/null ||
+  ! "$python" "$repo/scripts/gen_ocr_data.py" --kind det --count $det_count --seed 3 --out det --format both >/dev/null; then
   echo "could not generate the data sets"
   echo "0 passed, 1 failed"
   exit 1
@@ -81,8 +91,17 @@ expect_value() {
   elif ! awk -v v="$value" "BEGIN { exit !($condition) }"; then
     fail "$metric $value does not satisfy $condition"
   fi
-  grep -q "($sample_count samples)" stdout.txt || fail "the sample count $sample_count is not printed"
+  local count=${expected_count:-$sample_count}
+  grep -q "($count samples)" stdout.txt || fail "the sample count $count is not printed"
   finish_case
+}
+
+# expect_same NAME METRIC COMMAND ARGS...: the printed value equals $expected_same (set by the
+# caller from an earlier case).
+expect_same() {
+  local name=$1 metric=$2
+  shift 2
+  expect_value "$name" "$metric" "v == \"$expected_same\"" "$@"
 }
 
 # expect_error NAME 'CULPRIT[;CULPRIT...]' COMMAND ARGS...
@@ -144,10 +163,67 @@ expect_value "cls top1-agreement against itself is 1" top1-agreement "v == 1" \
 expect_value "cls sqnr against itself is infinite" sqnr "v == \"inf\"" \
   "$octet" eval "$cls_model" --dataset cls --metric sqnr --reference "$cls_model" --threads "$threads"
 
+# ---- Image samples with --preprocess: the generator's .npy are its preprocessing of the PNGs ----
+"$octet" eval "$rec_model" --dataset rec --metric ctc-char-accuracy --dict "$dictionary" --threads "$threads" >stdout_rec.txt
+expected_same=$(awk '$1 == "ctc-char-accuracy:" { print $2 }' stdout_rec.txt)
+expect_same "rec PNGs with --preprocess ppocr-rec score as the .npy ($expected_same)" ctc-char-accuracy \
+  "$octet" eval "$rec_model" --dataset rec --metric ctc-char-accuracy --dict "$dictionary" --preprocess ppocr-rec \
+  --threads "$threads"
+"$octet" eval "$cls_model" --dataset cls --metric top1 --classes 0,180 --threads "$threads" >stdout_cls.txt
+expected_same=$(awk '$1 == "top1:" { print $2 }' stdout_cls.txt)
+expect_same "cls PNGs with an explicit spec score as the .npy ($expected_same)" top1 \
+  "$octet" eval "$cls_model" --dataset cls --metric top1 --classes 0,180 --threads "$threads" \
+  --preprocess resize=48x192:keep-ratio-pad,scale=255,mean=0.5:0.5:0.5,std=0.5,bgr,layout=nchw
+
+# ---- Text detection ----
+expected_count=$det_count
+expect_value "det text-det-hmean > $min_det_hmean" text-det-hmean "v > $min_det_hmean && v <= 1" \
+  "$octet" eval "$det_model" --dataset det --metric text-det-hmean --threads "$threads" --json det.json
+expected_same=$(printed_value text-det-hmean)
+
+case_name="det --json holds precision, recall and per-page boxes"
+case_failures=()
+if ! "$python" - det.json "$det_count" >json_check.txt 2>&1 <<'PY'; then
+import json, sys
+result = json.load(open(sys.argv[1], encoding="utf-8"))
+count = int(sys.argv[2])
+assert result["metric"] == "text-det-hmean", result["metric"]
+assert len(result["per_sample"]) == count
+p, r = result["precision"], result["recall"]
+assert abs(result["value"] - (2 * p * r / (p + r) if p + r else 0)) < 1e-12, result
+assert result["matched"] <= min(result["ground_truth_care"], result["detection_care"]), result
+assert sum(s["matched"] for s in result["per_sample"]) == result["matched"]
+for sample in result["per_sample"]:
+    assert len(sample["boxes"]) >= sample["detection_care"], sample["name"]
+    for box in sample["boxes"]:
+        assert len(box["points"]) == 4 and box["score"] >= 0.6, box
+        assert all(0 <= x <= 640 and 0 <= y <= 640 for x, y in box["points"]), box
+PY
+  fail "$(tr '\n' ' ' <json_check.txt)"
+fi
+: >stdout.txt
+: >stderr.txt
+finish_case
+
+expect_same "det PNGs with --preprocess ppocr-det score as the .npy ($expected_same)" text-det-hmean \
+  "$octet" eval "$det_model" --dataset det --metric text-det-hmean --preprocess ppocr-det --threads "$threads"
+expect_value "det PNGs resized to 480 (boxes scaled back) > $min_det_hmean" text-det-hmean \
+  "v > $min_det_hmean && v <= 1" \
+  "$octet" eval "$det_model" --dataset det --metric text-det-hmean --preprocess ppocr-det,resize=limit:480:32 \
+  --threads "$threads"
+# Each page labeled with the next page's lines: a metric that cannot fail would still pass here.
+mkdir -p det_mismatched
+cp det/*.npy det_mismatched/
+awk -F'\t' '{ name[NR] = $1; label[NR] = $2 } END { for (i = 1; i <= NR; ++i) print name[i] "\t" label[i % NR + 1] }' \
+  det/labels.tsv >det_mismatched/labels.tsv
+expect_value "det with mismatched labels scores < 0.2" text-det-hmean "v < 0.2" \
+  "$octet" eval "$det_model" --dataset det_mismatched --metric text-det-hmean --threads "$threads"
+unset expected_count
+
 # ---- User errors ----
 expect_error "unknown metric lists the valid ones" "top3;top1, top5, ctc-char-accuracy" \
   "$octet" eval "$cls_model" --dataset cls --metric top3
-expect_error "text-det-hmean is not supported yet" "text-det-hmean;not supported" \
+expect_error "text-det-hmean on labels that are not det JSON" "cls/labels.tsv:1;label of 0000.npy;JSON array" \
   "$octet" eval "$cls_model" --dataset cls --metric text-det-hmean
 expect_error "ctc metric without --dict" "ctc-char-accuracy;--dict" \
   "$octet" eval "$rec_model" --dataset rec --metric ctc-char-accuracy
@@ -174,6 +250,29 @@ expect_error "sample without a label" "unlabeled/labels.tsv;0001.npy" \
   "$octet" eval "$cls_model" --dataset unlabeled --metric top1 --classes 0,180
 expect_error "classifier metric on a recognizer" "rec/0000.npy;[1, C]" \
   "$octet" eval "$rec_model" --dataset rec --metric top1
+
+mkdir -p bad_det broken_image npy_only
+cp det/0000.npy det/0001.npy bad_det/
+{
+  head -n 1 det/labels.tsv
+  printf '0001.png\t[{"transcription": "x", "points": [[1, 2], [3, 4]}]\n'
+} >bad_det/labels.tsv
+expect_error "malformed det label JSON" "bad_det/labels.tsv:2;label of 0001.npy;malformed detection label" \
+  "$octet" eval "$det_model" --dataset bad_det --metric text-det-hmean
+expect_error "bad --preprocess item" "--preprocess;bad item 'resize=48x'" \
+  "$octet" eval "$rec_model" --dataset rec --metric ctc-char-accuracy --dict "$dictionary" \
+  --preprocess ppocr-rec,resize=48x
+expect_error "unknown --preprocess item" "bad item 'gamma=2'" \
+  "$octet" eval "$cls_model" --dataset cls --metric top1 --classes 0,180 --preprocess ppocr-cls,gamma=2
+cp cls/0000.png broken_image/
+printf 'not a png' >broken_image/0001.png
+printf '0000.png\t0\n0001.png\t180\n' >broken_image/labels.tsv
+expect_error "undecodable image" "broken_image/0001.png;cannot decode" \
+  "$octet" eval "$cls_model" --dataset broken_image --metric top1 --classes 0,180 --preprocess ppocr-cls
+cp cls/0000.npy npy_only/
+printf '0000.png\t0\n' >npy_only/labels.tsv
+expect_error "--preprocess on a folder without images" "npy_only;no image samples" \
+  "$octet" eval "$cls_model" --dataset npy_only --metric top1 --classes 0,180 --preprocess ppocr-cls
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

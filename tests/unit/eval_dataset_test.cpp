@@ -23,8 +23,12 @@ class EvalDatasetTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(folder_); }
 
-  void add_sample(const std::string& name) { save_npy(Tensor::from_vector<float>({1}, {1.0f}), (folder_ / name).string()); }
-  void write_labels(const std::string& text) { std::ofstream((folder_ / "labels.tsv").string(), std::ios::binary) << text; }
+  void add_sample(const std::string& name) {
+    save_npy(Tensor::from_vector<float>({1}, {1.0f}), (folder_ / name).string());
+  }
+  void write_labels(const std::string& text) {
+    std::ofstream((folder_ / "labels.tsv").string(), std::ios::binary) << text;
+  }
   // The message of the Error that loading throws ("" when none is thrown).
   std::string load_error() {
     try {
@@ -50,6 +54,29 @@ TEST_F(EvalDatasetTest, MatchesNamesWithOrWithoutExtensionAndSorts) {
   EXPECT_EQ(dataset.samples[1].label, "180");
   EXPECT_EQ(dataset.samples[2].label, "");
   EXPECT_EQ(dataset.samples[2].path, (folder_ / "0003.npy").string());
+  EXPECT_EQ(dataset.samples[0].label_origin, (folder_ / "labels.tsv").string() + ":1");
+  EXPECT_EQ(dataset.samples[2].label_origin, (folder_ / "labels.tsv").string() + ":4");
+}
+
+TEST_F(EvalDatasetTest, ImageSamplesAreListedInsteadOfTensors) {
+  add_sample("0001.npy");
+  std::ofstream((folder_ / "0001.png").string()) << "png bytes";  // only listed, not decoded here
+  std::ofstream((folder_ / "0002.JPG").string()) << "jpg bytes";
+  write_labels("0001.png\ta\n0002.JPG\tc\n");
+  const LabeledDataset images = load_labeled_dataset(folder_.string(), SampleFormat::kImage);
+  ASSERT_EQ(images.samples.size(), 2u);
+  EXPECT_EQ(images.samples[0].name, "0001.png");
+  EXPECT_EQ(images.samples[1].label, "c");
+  EXPECT_EQ(load_labeled_dataset(folder_.string()).samples.size(), 1u);  // the .npy by default
+
+  fs::remove(folder_ / "0001.png");
+  fs::remove(folder_ / "0002.JPG");
+  try {
+    load_labeled_dataset(folder_.string(), SampleFormat::kImage);
+    FAIL() << "no error for a folder without images";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("no image samples"), std::string::npos) << error.what();
+  }
 }
 
 TEST_F(EvalDatasetTest, ErrorsNameTheFileAndLine) {

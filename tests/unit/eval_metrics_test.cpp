@@ -177,7 +177,9 @@ TEST(EvalMetricsTest, MetricNames) {
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find("top1, top5"), std::string::npos) << error.what();
   }
-  EXPECT_THROW(parse_metric_name("text-det-hmean"), UnsupportedError);
+  EXPECT_EQ(parse_metric_name("text-det-hmean"), MetricKind::kTextDetHmean);
+  EXPECT_FALSE(metric_needs_dictionary(MetricKind::kTextDetHmean));
+  EXPECT_FALSE(metric_needs_reference(MetricKind::kTextDetHmean));
 }
 
 }  // namespace
