@@ -68,7 +68,7 @@ class Upgrader {
   }
 
   std::vector<Node> upgrade(Node node) {
-    const std::string& op = node.op_type;
+    const std::string op = node.op_type;  // a copy: the node is moved from below
     const auto counted = [&](std::vector<Node> nodes) {
       ++counts_[op];
       return nodes;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/layout.h"
 #include "core/npy.h"
 #include "onnx/onnx_io.h"
 #include "octet/status.h"
@@ -22,6 +23,45 @@ void observe(TensorStatistics& statistics, const Tensor& tensor, const std::stri
     throw Error(concat("value '", value_name, "' on sample ", file, ": ", error.what()));
   }
 }
+
+// Streamed per-channel sums of one value (plain layout), in double.
+class ChannelMeans {
+ public:
+  explicit ChannelMeans(int64_t axis) : axis_(axis) {}
+
+  void update(const Tensor& tensor, const std::string& value_name, const std::string& file) {
+    check(tensor.dtype() == DataType::kFloat, "value '", value_name, "' on sample ", file, ": channel means need float data");
+    const int64_t axis = axis_ < 0 ? axis_ + tensor.rank() : axis_;
+    check(axis >= 0 && axis < tensor.rank(), "value '", value_name, "' on sample ", file, ": channel axis ", axis_,
+          " out of range for shape ", shape_to_string(tensor.shape()));
+    const int64_t channels = tensor.dim(axis);
+    if (sums_.empty()) sums_.assign(static_cast<size_t>(channels), 0.0);
+    check(static_cast<int64_t>(sums_.size()) == channels, "value '", value_name, "' on sample ", file, ": ",
+          channels, " channels, earlier samples had ", sums_.size());
+    int64_t inner = 1;
+    for (int64_t d = axis + 1; d < tensor.rank(); ++d) inner *= tensor.dim(d);
+    const float* values = tensor.data<float>();
+    const int64_t count = tensor.element_count();
+    for (int64_t start = 0; start < count; start += inner) {
+      const size_t channel = static_cast<size_t>((start / inner) % channels);
+      double sum = 0.0;
+      for (int64_t i = 0; i < inner; ++i) sum += values[start + i];
+      sums_[channel] += sum;
+    }
+    positions_ += count / channels;
+  }
+
+  std::vector<double> means() const {
+    std::vector<double> result(sums_.size());
+    for (size_t c = 0; c < sums_.size(); ++c) result[c] = positions_ ? sums_[c] / static_cast<double>(positions_) : 0.0;
+    return result;
+  }
+
+ private:
+  int64_t axis_;
+  std::vector<double> sums_;
+  int64_t positions_ = 0;
+};
 
 }  // namespace
 
@@ -74,9 +114,8 @@ Tensor CalibrationData::load(size_t index, const ValueInfo& input) const {
   return tensor;
 }
 
-std::map<std::string, TensorStatistics> collect_statistics(Model model, const CalibrationData& data,
-                                                          const std::set<std::string>& value_names,
-                                                          const CalibrationOptions& options) {
+CalibrationResult calibrate(Model model, const CalibrationData& data, const CalibrationRequest& request,
+                            const CalibrationOptions& options) {
   const Graph& graph = model.graph;
   if (graph.inputs.size() != 1) {
     throw UnsupportedError(concat("calibration supports single-input models only; this model has ",
@@ -85,32 +124,49 @@ std::map<std::string, TensorStatistics> collect_statistics(Model model, const Ca
   const ValueInfo input = graph.inputs[0];
   std::set<std::string> node_outputs;
   for (const Node& node : graph.nodes) node_outputs.insert(node.outputs.begin(), node.outputs.end());
-  std::map<std::string, TensorStatistics> statistics;
-  for (const std::string& name : value_names) {
+  auto check_value = [&](const std::string& name) {
     check(!graph.find_initializer(name), "value '", name,
           "' is an initializer: use per-channel statistics for constants");
     check(name == input.name || node_outputs.count(name), "value '", name, "' is not produced by the model");
-    statistics.try_emplace(name, options.histogram_bins);
+  };
+  CalibrationResult result;
+  for (const std::string& name : request.values) {
+    check_value(name);
+    result.statistics.try_emplace(name, options.histogram_bins);
+  }
+  std::map<std::string, ChannelMeans> channel_means;
+  for (const auto& [name, axis] : request.channel_mean_axes) {
+    check_value(name);
+    channel_means.try_emplace(name, axis);
   }
 
   std::string current_file;
+  ThreadPool layout_threads(1);
+  auto observe_value = [&](const std::string& name, const Tensor& tensor) {
+    const auto statistics = result.statistics.find(name);
+    if (statistics != result.statistics.end()) observe(statistics->second, tensor, name, current_file);
+    const auto means = channel_means.find(name);
+    if (means != channel_means.end()) {
+      if (tensor.layout() == Layout::kChannelsLast) {
+        means->second.update(to_plain(tensor, layout_threads), name, current_file);
+      } else {
+        means->second.update(tensor, name, current_file);
+      }
+    }
+  };
   SessionOptions session_options = options.session;
   // Unoptimized, so that every original value exists under its ONNX name (no fused-away values).
   session_options.optimize = false;
   session_options.node_observer = [&](const Node& node, std::span<const Tensor* const>,
                                       std::span<const Tensor> outputs) {
-    for (size_t o = 0; o < node.outputs.size() && o < outputs.size(); ++o) {
-      const auto found = statistics.find(node.outputs[o]);
-      if (found != statistics.end()) observe(found->second, outputs[o], found->first, current_file);
-    }
+    for (size_t o = 0; o < node.outputs.size() && o < outputs.size(); ++o) observe_value(node.outputs[o], outputs[o]);
   };
   Session session(std::move(model), session_options);
 
   for (size_t index = 0; index < data.size(); ++index) {
     current_file = data.files()[index];
     Tensor sample = data.load(index, input);
-    const auto input_statistics = statistics.find(input.name);
-    if (input_statistics != statistics.end()) observe(input_statistics->second, sample, input.name, current_file);
+    observe_value(input.name, sample);
     try {
       session.run({{input.name, &sample}});
     } catch (const UnsupportedError& error) {
@@ -123,11 +179,20 @@ std::map<std::string, TensorStatistics> collect_statistics(Model model, const Ca
     }
     if (options.progress) options.progress(index + 1, data.size());
   }
-  for (const auto& [name, value_statistics] : statistics) {
+  for (const auto& [name, value_statistics] : result.statistics) {
     check(value_statistics.sample_count() == static_cast<int64_t>(data.size()), "value '", name,
           "' was not computed on every sample (", value_statistics.sample_count(), " of ", data.size(), ")");
   }
-  return statistics;
+  for (auto& [name, means] : channel_means) result.channel_means[name] = means.means();
+  return result;
+}
+
+std::map<std::string, TensorStatistics> collect_statistics(Model model, const CalibrationData& data,
+                                                          const std::set<std::string>& value_names,
+                                                          const CalibrationOptions& options) {
+  CalibrationRequest request;
+  request.values = value_names;
+  return calibrate(std::move(model), data, request, options).statistics;
 }
 
 std::map<std::string, TensorStatistics> collect_statistics(const std::string& model_path, const CalibrationData& data,

@@ -55,6 +55,25 @@ struct CalibrationOptions {
   CalibrationProgress progress;  // optional
 };
 
+// What one calibration pass collects.
+struct CalibrationRequest {
+  // Values (node outputs or the graph input) to collect TensorStatistics for.
+  std::set<std::string> values;
+  // Values to collect per-channel means for, with their channel axis (of the logical shape; negative
+  // counts from the end): FastBiasCorrection's input means.
+  std::map<std::string, int64_t> channel_mean_axes;
+};
+
+struct CalibrationResult {
+  std::map<std::string, TensorStatistics> statistics;
+  // Mean over samples and positions, one entry per channel.
+  std::map<std::string, std::vector<double>> channel_means;
+};
+
+// Runs the model once over `data` and collects what `request` asks for (errors as collect_statistics).
+CalibrationResult calibrate(Model model, const CalibrationData& data, const CalibrationRequest& request,
+                            const CalibrationOptions& options = {});
+
 // Runs the model on every sample of `data` and returns the statistics of each value in
 // `value_names` (node outputs or the graph input), keyed by name. Single-input models only.
 // Throws Error for an unknown value name, an initializer (use TensorStatistics::per_channel_min_max),

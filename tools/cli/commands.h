@@ -22,5 +22,6 @@ std::unique_ptr<Command> make_run_command(CLI::App& parent);
 std::unique_ptr<Command> make_verify_command(CLI::App& parent);
 std::unique_ptr<Command> make_bench_command(CLI::App& parent);
 std::unique_ptr<Command> make_eval_command(CLI::App& parent);
+std::unique_ptr<Command> make_quantize_command(CLI::App& parent);
 
 }  // namespace octet::cli

@@ -1,0 +1,135 @@
+#include "quant/quantize.h"
+
+#include <algorithm>
+
+#include "octet/status.h"
+#include "onnx/opset_upgrade.h"
+#include "passes/optimize.h"
+#include "quant/bias_correction.h"
+#include "quant/qdq_writer.h"
+#include "quant/quantization_plan.h"
+#include "runtime/builtin_kernels.h"
+
+namespace octet {
+namespace {
+
+constexpr int64_t kQuantizedOpset = 13;
+
+RangeEstimator default_estimator(QuantizationPreset preset) {
+  return preset == QuantizationPreset::kPerformance ? RangeEstimator::kPerformance : RangeEstimator::kMeanMinMax;
+}
+
+// The range of one quantizer: the union of the ranges of the values tied to it.
+FloatRange quantizer_range(const ActivationQuantizer& quantizer, const std::map<std::string, TensorStatistics>& statistics,
+                           RangeEstimator estimator, const RangeEstimatorOptions& estimator_options) {
+  FloatRange range{0.0f, 0.0f};
+  for (const std::string& value : quantizer.values) {
+    const FloatRange value_range = statistics.at(value).range(estimator, estimator_options);
+    range.min = std::min(range.min, value_range.min);
+    range.max = std::max(range.max, value_range.max);
+  }
+  return range;
+}
+
+QuantizationParameters quantizer_parameters(const ActivationQuantizer& quantizer,
+                                            const std::map<std::string, TensorStatistics>& statistics,
+                                            const QuantizeOptions& options) {
+  const RangeEstimator estimator = options.activation_estimator.value_or(default_estimator(options.preset));
+  const bool symmetric = quantizer.signed_symmetric || options.preset == QuantizationPreset::kPerformance;
+  // The estimator's MSE search needs the integer grid; a non-negative tensor takes uint8 either way.
+  bool non_negative = !quantizer.signed_symmetric;
+  for (const std::string& value : quantizer.values) non_negative &= statistics.at(value).min() >= 0.0f;
+  RangeEstimatorOptions estimator_options;
+  estimator_options.outlier_probability = options.outlier_probability;
+  estimator_options.mode = symmetric ? RangeMode::kSymmetric : RangeMode::kAsymmetric;
+  estimator_options.type = non_negative || !symmetric ? QuantizedType::kUint8 : QuantizedType::kInt8;
+  FloatRange range = quantizer_range(quantizer, statistics, estimator, estimator_options);
+  if (symmetric && !non_negative) {
+    const float bound = std::max(-range.min, range.max);
+    range = {-bound, bound};
+  }
+  if (non_negative) range.min = 0.0f;
+  return compute_quantization_parameters(range.min, range.max, estimator_options.type, estimator_options.mode);
+}
+
+std::string describe_node(const Graph& graph, const std::string& name) {
+  for (const Node& node : graph.nodes)
+    if (node.name == name) return node.describe();
+  return name;
+}
+
+}  // namespace
+
+std::string preset_name(QuantizationPreset preset) {
+  return preset == QuantizationPreset::kPerformance ? "performance" : "mixed";
+}
+
+QuantizationPreset parse_preset(const std::string& name) {
+  if (name == "performance") return QuantizationPreset::kPerformance;
+  if (name == "mixed") return QuantizationPreset::kMixed;
+  throw Error(concat("unknown preset '", name, "' (expected performance or mixed)"));
+}
+
+RangeEstimator parse_range_estimator(const std::string& name) {
+  for (const RangeEstimator estimator : {RangeEstimator::kMinMax, RangeEstimator::kMeanMinMax,
+                                         RangeEstimator::kPerformance, RangeEstimator::kQuantile, RangeEstimator::kMse}) {
+    if (range_estimator_name(estimator) == name) return estimator;
+  }
+  throw Error(concat("unknown range estimator '", name,
+                     "' (expected min_max, mean_min_max, performance, quantile or mse)"));
+}
+
+Model quantize_model(Model model, const CalibrationData& data, const QuantizeOptions& options,
+                     QuantizeSummary* summary) {
+  QuantizeSummary local_summary;
+  QuantizeSummary& report = summary ? *summary : local_summary;
+  const int64_t original_opset = model.opset("");
+  if (original_opset < kQuantizedOpset) {
+    for (const std::string& line : upgrade_opset(model, kQuantizedOpset))
+      report.notes.push_back(concat("opset ", original_opset, " -> ", kQuantizedOpset, ": ", line));
+  }
+  const std::vector<std::string> passes =
+      optimize_model(model, builtin_kernel_registry(), OptimizationLevel::kStandard);
+  if (!passes.empty()) report.notes.push_back(concat("graph passes applied: ", passes.size()));
+  name_unnamed_nodes(model.graph);
+
+  PlanOptions plan_options;
+  plan_options.ignored = options.ignored;
+  const QuantizationPlan plan = plan_quantization(model.graph, plan_options);
+
+  CalibrationRequest request;
+  for (const ActivationQuantizer& quantizer : plan.quantizers)
+    request.values.insert(quantizer.values.begin(), quantizer.values.end());
+  if (options.fast_bias_correction) {
+    for (const QuantizedWeightedOp& op : plan.weighted_ops)
+      if (!op.bias.empty()) request.channel_mean_axes[op.activation] = activation_channel_axis(op.kind);
+  }
+  CalibrationOptions calibration_options;
+  calibration_options.session.threads = options.threads;
+  calibration_options.histogram_bins = options.histogram_bins;
+  if (options.progress) {
+    calibration_options.progress = [&](size_t done, size_t total) { options.progress("calibration", done, total); };
+  }
+  const CalibrationResult calibration = calibrate(model, data, request, calibration_options);
+  report.calibration_samples = data.size();
+
+  std::vector<QuantizationParameters> parameters;
+  for (const ActivationQuantizer& quantizer : plan.quantizers)
+    parameters.push_back(quantizer_parameters(quantizer, calibration.statistics, options));
+
+  std::map<std::string, std::vector<float>> corrected_biases;
+  if (options.fast_bias_correction) {
+    BiasCorrectionResult correction = fast_bias_correction(model.graph, plan, parameters, calibration.channel_means);
+    report.notes.push_back(concat("FastBiasCorrection: ", correction.biases.size(), " biases corrected, ",
+                                  correction.skipped.size(), " skipped"));
+    for (const std::string& line : correction.skipped) report.notes.push_back("  bias kept: " + line);
+    corrected_biases = std::move(correction.biases);
+  }
+
+  for (const std::string& name : plan.quantized_nodes) report.quantized_nodes.push_back(describe_node(model.graph, name));
+  for (const auto& [name, reason] : plan.kept_fp32) report.fp32_nodes.push_back({describe_node(model.graph, name), reason});
+  write_qdq(model, plan, parameters, corrected_biases);
+  return model;
+}
+
+}  // namespace octet

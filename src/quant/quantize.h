@@ -1,0 +1,63 @@
+// DefaultQuantization: an FP32 model and calibration samples in, a QDQ INT8 model out.
+//
+// POT's order of steps: upgrade to opset 13 and run the standard graph passes (BatchNorm folding,
+// constant folding); plan which nodes are quantized (quantization_plan.h); one calibration pass
+// collecting streamed statistics of every quantized value and the per-channel means FastBiasCorrection
+// needs; ranges per the preset's estimator; bias correction; QDQ written into the graph.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "quant/calibration.h"
+#include "quant/tensor_statistics.h"
+
+namespace octet {
+
+// POT's presets. kPerformance: symmetric activations (uint8 with zero point 0 for non-negative
+// values, int8 otherwise), the fastest integer kernels. kMixed: asymmetric uint8 activations
+// (better accuracy on activations not centred on zero, such as after HardSwish).
+enum class QuantizationPreset { kPerformance, kMixed };
+
+std::string preset_name(QuantizationPreset preset);
+// "performance" / "mixed"; throws Error otherwise.
+QuantizationPreset parse_preset(const std::string& name);
+// POT's range estimator names ("min_max", "mean_min_max", "performance", "quantile", "mse");
+// throws Error otherwise.
+RangeEstimator parse_range_estimator(const std::string& name);
+
+// Called with the stage ("calibration") and progress within it.
+using QuantizationProgress = std::function<void(const std::string& stage, size_t done, size_t total)>;
+
+struct QuantizeOptions {
+  QuantizationPreset preset = QuantizationPreset::kPerformance;
+  std::set<std::string> ignored;  // node names or op types kept in FP32
+  // Activation range estimator; by default the preset's (performance: mean per-sample abs-max,
+  // mixed: mean per-sample min and max).
+  std::optional<RangeEstimator> activation_estimator;
+  double outlier_probability = 1e-4;  // for the quantile estimator
+  bool fast_bias_correction = true;
+  // Histogram resolution for the quantile and MSE estimators (only those need histograms).
+  int64_t histogram_bins = TensorStatistics::kDefaultBinCount;
+  int threads = 0;  // <= 0: all cores
+  QuantizationProgress progress;
+};
+
+struct QuantizeSummary {
+  std::vector<std::string> quantized_nodes;                      // "name (OpType)"
+  std::vector<std::pair<std::string, std::string>> fp32_nodes;  // "name (OpType)", reason
+  std::vector<std::string> notes;                                // opset upgrade, bias correction...
+  size_t calibration_samples = 0;
+};
+
+// Quantizes `model` with DefaultQuantization over `data`. Throws Error for bad options (an ignored
+// entry matching nothing), bad samples (naming the file) and models it cannot calibrate.
+Model quantize_model(Model model, const CalibrationData& data, const QuantizeOptions& options,
+                     QuantizeSummary* summary = nullptr);
+
+}  // namespace octet
