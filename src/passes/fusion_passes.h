@@ -13,5 +13,13 @@ bool fuse_activation_patterns(Model& model, const PassContext& context);
 // Absorbs element-wise successors (activations, scalar affine maps, a residual Add, a bias Add)
 // into the producing Conv, MatMul or Gemm as oneDNN-style post-ops.
 bool fuse_post_ops(Model& model, const PassContext& context);
+// QDQ models: drops the Q/DQ pair between a quantized Conv/MatMul and the residual Add it alone
+// feeds, and turns MatMul + Add(DequantizeLinear(int32 bias)) into FusedMatMul, so that a following
+// fuse_post_ops absorbs them (the first step skips one intermediate rounding).
+bool fuse_qdq_bias_and_residual(Model& model, const PassContext& context);
+// QDQ models: turns DequantizeLinear -> Conv/MatMul/Gemm (fused) -> QuantizeLinear into QFusedConv /
+// QFusedMatMul (kernels/quantized_ops.h), runs data movement between equal Q/DQ parameters on the
+// 8-bit tensors, and folds the remaining DequantizeLinear of constants into float initializers.
+bool fuse_qdq(Model& model, const PassContext& context);
 
 }  // namespace octet

@@ -43,10 +43,16 @@ void drop_stale_value_infos(Graph& graph) {
 }  // namespace
 
 // Execution fusions run once the standard passes reached their fixed point: activation patterns
-// first (so that post-op fusion sees HardSwish, Swish, LayerNormalization), then post-ops.
+// first (so that post-op fusion sees HardSwish, Swish, LayerNormalization), then post-ops. In QDQ
+// models, fuse_qdq_bias_and_residual needs the activations already fused into the Conv ahead of
+// its Q/DQ pair, and hands residual Adds and MatMul biases to a second fuse_post_ops; fuse_qdq then
+// reads the fused nodes' post-ops and sum operands.
 constexpr NamedPass kExecutionPasses[] = {
     {"fuse_activation_patterns", fuse_activation_patterns},
     {"fuse_post_ops", fuse_post_ops},
+    {"fuse_qdq_bias_and_residual", fuse_qdq_bias_and_residual},
+    {"fuse_post_ops", fuse_post_ops},
+    {"fuse_qdq", fuse_qdq},
     {"remove_dead_nodes", remove_dead_nodes},
 };
 
