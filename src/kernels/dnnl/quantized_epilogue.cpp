@@ -46,7 +46,17 @@ bool QuantizedEpilogue::make_attributes(int channel_dim, const memory::desc& dst
   attributes.set_output_scales(output_scales.size() == 1 ? 0 : 1 << channel_dim, output_scales);
   if (x_zero_point != 0) attributes.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
   dnnl::post_ops chain;
-  for (const PostOp& post_op : post_ops) {
+  // A trailing linear post-op (a learnable affine after the activation, as in PP-LCNet) merges with
+  // the quantizing step: (a x + b) / y_scale + zp = (a / y_scale) x + (b / y_scale + zp). Besides
+  // saving a pass, this keeps the chain clear of oneDNN 2.6's repeated-algorithm bug.
+  std::vector<PostOp> steps = post_ops;
+  PostOp quantizing_step{PostOpKind::kLinear, 1.0f / y_scale, static_cast<float>(y_zero_point)};
+  if (dst_type != DataType::kFloat && !steps.empty() && steps.back().kind == PostOpKind::kLinear) {
+    quantizing_step.alpha = steps.back().alpha / y_scale;
+    quantizing_step.beta = steps.back().beta / y_scale + static_cast<float>(y_zero_point);
+    steps.pop_back();
+  }
+  for (const PostOp& post_op : steps) {
     if (post_op.kind != PostOpKind::kSum) {
       if (!append_post_ops({post_op}, chain, reason)) return false;
     } else if (residual == Residual::kBinary) {
@@ -60,7 +70,7 @@ bool QuantizedEpilogue::make_attributes(int channel_dim, const memory::desc& dst
     }
   }
   if (dst_type != DataType::kFloat)
-    chain.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f / y_scale, static_cast<float>(y_zero_point));
+    chain.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, quantizing_step.alpha, quantizing_step.beta);
   if (!eltwise_parameters_consistent(chain, reason)) return false;
   attributes.set_post_ops(chain);
   return true;
