@@ -39,6 +39,7 @@ suite cli-errors tests/cli/test_cli_errors.sh build
 suite cli-eval tests/cli/test_eval.sh build
 suite external-data tests/cli/test_external_data.sh build
 suite ppocr-parity tests/e2e/ppocr_parity.sh
+suite quantize-ppocr tests/e2e/quantize_ppocr.sh
 
 if ((failed)); then echo "failed suites: ${failures[*]}"; fi
 echo "$passed passed, $failed failed"

@@ -50,6 +50,7 @@ class Planner {
   QuantizationPlan run() {
     check_ignored_entries();
     for (const Node& node : graph_.nodes) plan_node(node);
+    resolve_adds();
     propagate_through_data_movement();
     build_quantizers();
     list_fp32_nodes();
@@ -146,9 +147,57 @@ class Planner {
 
   void plan_add(const Node& node) {
     if (!is_float_activation(node.input(1))) return keep(node, "adds a constant (folded into the op before it)");
-    plan_.quantized_nodes.insert(node.name);
-    quantize_edge(node, 0);
-    quantize_edge(node, 1);
+    candidate_adds_.insert(node.name);
+  }
+
+  // Whether every reader of `value` would read it quantized: activation inputs of weighted ops,
+  // candidate Adds, and value-preserving ops whose own output is read that way.
+  bool read_only_quantized(const std::string& value, int depth = 0) const {
+    constexpr int kMaxDepth = 16;
+    if (depth > kMaxDepth || graph_.is_graph_output(value)) return false;
+    const auto found = consumers_.find(value);
+    if (found == consumers_.end()) return false;
+    for (const size_t index : found->second) {
+      const Node& consumer = graph_.nodes[index];
+      if (planned_activation_edges_.count({consumer.name, value})) continue;
+      if (candidate_adds_.count(consumer.name)) continue;
+      if (kValuePreservingOps.count(consumer.op_type) && consumer.outputs.size() == 1 &&
+          read_only_quantized(consumer.outputs[0], depth + 1))
+        continue;
+      return false;
+    }
+    return true;
+  }
+
+  // An Add pays off in int8 only when both inputs are int8 anyway: then the runtime adds 8-bit
+  // tensors or fuses the Add into the convolution before it. When an input is also read by FP32 ops
+  // (a squeeze-excitation branch, a LayerNorm), quantizing the Add only adds quantize steps and
+  // rounding, so it stays FP32. Dropping one Add can disqualify another: iterate to a fixed point.
+  void resolve_adds() {
+    consumers_ = graph_.consumer_indices();
+    for (const QuantizedWeightedOp& op : plan_.weighted_ops) planned_activation_edges_.insert({op.node_name, op.activation});
+    for (const auto& [value, edges] : plan_.quantized_edges)
+      for (const auto& edge : edges) planned_activation_edges_.insert({edge.first, value});
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      for (auto it = candidate_adds_.begin(); it != candidate_adds_.end();) {
+        const Node& add = graph_.nodes[node_index_.at(*it)];
+        if (read_only_quantized(add.input(0)) && read_only_quantized(add.input(1))) {
+          ++it;
+          continue;
+        }
+        keep(add, "an input is also read by FP32 ops (quantizing the Add would only add quantize steps)");
+        it = candidate_adds_.erase(it);
+        changed = true;
+      }
+    }
+    for (const std::string& name : candidate_adds_) {
+      const Node& add = graph_.nodes[node_index_.at(name)];
+      plan_.quantized_nodes.insert(name);
+      quantize_edge(add, 0);
+      quantize_edge(add, 1);
+    }
   }
 
   // The data-movement producer of `value` whose input can share its quantizer, or nullptr.
@@ -217,6 +266,9 @@ class Planner {
   std::map<std::string, size_t> producers_;
   ValueUnion values_;
   std::set<std::string> signed_values_;
+  std::set<std::string> candidate_adds_;
+  std::map<std::string, std::vector<size_t>> consumers_;
+  std::set<std::pair<std::string, std::string>> planned_activation_edges_;  // (node name, value)
   QuantizationPlan plan_;
 };
 

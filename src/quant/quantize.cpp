@@ -5,9 +5,11 @@
 #include "octet/status.h"
 #include "onnx/opset_upgrade.h"
 #include "passes/optimize.h"
+#include "quant/activation_channel_alignment.h"
 #include "quant/bias_correction.h"
 #include "quant/qdq_writer.h"
 #include "quant/quantization_plan.h"
+#include "quant/smooth_quant.h"
 #include "runtime/builtin_kernels.h"
 
 namespace octet {
@@ -93,6 +95,28 @@ Model quantize_model(Model model, const CalibrationData& data, const QuantizeOpt
   if (!passes.empty()) report.notes.push_back(concat("graph passes applied: ", passes.size()));
   name_unnamed_nodes(model.graph);
 
+  CalibrationOptions calibration_options;
+  calibration_options.session.threads = options.threads;
+  calibration_options.histogram_bins = options.histogram_bins;
+  const auto progress_for = [&](const std::string& stage) -> CalibrationProgress {
+    if (!options.progress) return {};
+    return [&options, stage](size_t done, size_t total) { options.progress(stage, done, total); };
+  };
+  if (options.model_type == "transformer") {
+    calibration_options.progress = progress_for("smooth quant statistics");
+    const auto lines = apply_smooth_quant(model, data, options.smooth_quant_alpha, calibration_options);
+    report.notes.push_back(concat("SmoothQuant (alpha ", options.smooth_quant_alpha, "): ", lines.size(), " groups"));
+    for (const std::string& line : lines) report.notes.push_back("  " + line);
+  } else {
+    check(options.model_type.empty(), "unknown model type '", options.model_type, "' (expected transformer)");
+  }
+  if (options.channel_alignment) {
+    calibration_options.progress = progress_for("channel alignment statistics");
+    const auto lines = align_activation_channels(model, data, calibration_options);
+    report.notes.push_back(concat("ActivationChannelAlignment: ", lines.size(), " pairs"));
+    for (const std::string& line : lines) report.notes.push_back("  " + line);
+  }
+
   PlanOptions plan_options;
   plan_options.ignored = options.ignored;
   const QuantizationPlan plan = plan_quantization(model.graph, plan_options);
@@ -104,12 +128,7 @@ Model quantize_model(Model model, const CalibrationData& data, const QuantizeOpt
     for (const QuantizedWeightedOp& op : plan.weighted_ops)
       if (!op.bias.empty()) request.channel_mean_axes[op.activation] = activation_channel_axis(op.kind);
   }
-  CalibrationOptions calibration_options;
-  calibration_options.session.threads = options.threads;
-  calibration_options.histogram_bins = options.histogram_bins;
-  if (options.progress) {
-    calibration_options.progress = [&](size_t done, size_t total) { options.progress("calibration", done, total); };
-  }
+  calibration_options.progress = progress_for("calibration");
   const CalibrationResult calibration = calibrate(model, data, request, calibration_options);
   report.calibration_samples = data.size();
 

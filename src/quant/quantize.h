@@ -42,6 +42,11 @@ struct QuantizeOptions {
   std::optional<RangeEstimator> activation_estimator;
   double outlier_probability = 1e-4;  // for the quantile estimator
   bool fast_bias_correction = true;
+  // ActivationChannelAlignment before the ranges (a statistics pass of its own).
+  bool channel_alignment = false;
+  // "transformer": SmoothQuant on MatMul inputs before the ranges (NNCF's model_type).
+  std::string model_type;
+  float smooth_quant_alpha = 0.95f;
   // Histogram resolution for the quantile and MSE estimators (only those need histograms).
   int64_t histogram_bins = TensorStatistics::kDefaultBinCount;
   int threads = 0;  // <= 0: all cores

@@ -89,6 +89,8 @@ class QuantizeCommand : public Command {
     app_->add_option("--range-estimator", estimator_,
                      "Activation range estimator: min_max, mean_min_max, performance, quantile, mse");
     app_->add_flag("--no-bias-correction", no_bias_correction_, "Skip FastBiasCorrection");
+    app_->add_flag("--channel-alignment", channel_alignment_, "Run ActivationChannelAlignment first (POT)");
+    app_->add_option("--model-type", model_type_, "transformer: SmoothQuant for MatMul inputs (NNCF)");
     app_->add_option("--threads", threads_, "Threads (default: all cores)")->check(positive_integer());
   }
   CLI::App& app() override { return *app_; }
@@ -104,7 +106,7 @@ class QuantizeCommand : public Command {
       options.ignored = config.ignored;
       options.activation_estimator = config.activation_estimator;
       if (config.fast_bias_correction) options.fast_bias_correction = *config.fast_bias_correction;
-      check(config.model_type.empty(), config_path_, ": model_type \"transformer\" (SmoothQuant) is not available yet");
+      options.model_type = config.model_type;
     }
     if (!preset_.empty()) options.preset = with_option("--preset", [&] { return parse_preset(preset_); });
     if (!estimator_.empty())
@@ -112,6 +114,8 @@ class QuantizeCommand : public Command {
     if (subset_ > 0) subset = subset_;
     options.ignored.insert(ignored_.begin(), ignored_.end());
     if (no_bias_correction_) options.fast_bias_correction = false;
+    if (channel_alignment_) options.channel_alignment = true;
+    if (!model_type_.empty()) options.model_type = model_type_;
     options.threads = threads_;
     ProgressPrinter progress;
     options.progress = [&](const std::string& stage, size_t done, size_t total) { progress.update(stage, done, total); };
@@ -164,6 +168,8 @@ class QuantizeCommand : public Command {
   std::string config_path_;
   std::string estimator_;
   bool no_bias_correction_ = false;
+  bool channel_alignment_ = false;
+  std::string model_type_;
   int threads_ = 0;
 };
 
