@@ -1,8 +1,10 @@
-// fuse_post_ops: absorbs element-wise successors into the producing Conv, MatMul or Gemm.
+// fuse_post_ops: absorbs element-wise successors into the producing Conv, ConvTranspose, MatMul or Gemm.
 //
 //   Conv(x, W, B) -> Relu -> Mul(., 0.5)   =>  octet.FusedConv(x, W, B; post_ops [relu, linear 0.5 0])
 //   Conv(x, W, B) -> Add(., r) -> Relu     =>  octet.FusedConv(x, W, B, r; post_ops [sum, relu])
 //   MatMul(a, W) -> Add(., b[N]) -> Swish  =>  octet.FusedMatMul(a, W, b; post_ops [swish])
+//   ConvTranspose(x, W, B) -> Sigmoid      =>  octet.FusedConvTranspose(x, W, B; post_ops [sigmoid])
+// ConvTranspose takes element-wise post-ops only (no residual sum: no model needs it yet).
 //
 // The successor must be the only reader of the producer's output (and not a graph output). The
 // fused node takes the successor's place and output name, which keeps topological order: every
@@ -23,9 +25,11 @@ constexpr size_t kSumInput = 3;
 
 bool is_fusable_producer(const Node& node) {
   if (node.outputs.size() != 1) return false;
-  if (node.domain.empty()) return node.op_type == "Conv" || node.op_type == "MatMul" || node.op_type == "Gemm";
-  return node.domain == kOctetDomain &&
-         (node.op_type == "FusedConv" || node.op_type == "FusedMatMul" || node.op_type == "FusedGemm");
+  if (node.domain.empty())
+    return node.op_type == "Conv" || node.op_type == "ConvTranspose" || node.op_type == "MatMul" ||
+           node.op_type == "Gemm";
+  return node.domain == kOctetDomain && (node.op_type == "FusedConv" || node.op_type == "FusedConvTranspose" ||
+                                         node.op_type == "FusedMatMul" || node.op_type == "FusedGemm");
 }
 
 // The element-wise post-op a unary successor computes, if any.

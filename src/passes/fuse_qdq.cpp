@@ -2,8 +2,9 @@
 // quantized op to the next. Three rewrites, in this order (fuse_qdq_bias_and_residual and
 // fuse_post_ops have already folded biases, activations and residual Adds into Fused nodes):
 //
-// 1. Quantized compute: Conv, MatMul, Gemm or their Fused forms with quantized operands
-//    (quantized_compute_operands) become QFusedConv / QFusedMatMul (quantized_ops.h):
+// 1. Quantized compute: Conv, ConvTranspose, MatMul, Gemm or their Fused forms with quantized
+//    operands (quantized_compute_operands) become QFusedConv / QFusedConvTranspose / QFusedMatMul
+//    (quantized_ops.h):
 //      before:  xq -> DQ(sx, zx) -> x        Wq (int8) -> DQ(sw[M], 0) -> W      Bq (int32) -> DQ(sx * sw) -> B
 //               FusedConv(x, W, B, DQ(rq; sr, zr); post_ops [sum, relu]) -> y -> Q(sy, zy) -> yq
 //      after:   QFusedConv(xq, sx, zx, Wq, sw, Bq, rq, sr, zr, sy, zy; post_ops [sum, relu]) -> yq
@@ -12,7 +13,11 @@
 //    int32 with those scales (saturate_to_int32). A sum operand that is not a per-tensor 8-bit DQ
 //    output stays a float Sum. Gemm: transB = 1 weights are transposed to [K, N], alpha is folded
 //    into sw and beta into the bias. MatMul's W may be a run-time int8 value with zero point 0
-//    (attention: both operands computed).
+//    (attention: both operands computed). ConvTranspose (W int8 [C_in, C_out, k...], per-channel
+//    scales along axis 1, as octet's quantizer writes them) takes the same inputs:
+//      before:  DQ(xq) -> FusedConvTranspose(x, DQ(Wq; axis 1), DQ(Bq); post_ops [relu]) -> Q(sy, zy) -> yq
+//      after:   QFusedConvTranspose(xq, sx, zx, Wq, sw, Bq, sy, zy; post_ops [relu]) -> yq
+//    (the PP-OCR detector's DB head; its final Sigmoid fuses the same way, with a float output).
 //
 // 2. Data movement between a DQ and a Q with equal parameters runs on the 8-bit tensor:
 //      before:  aq -> DQ(s, z) -> MaxPool -> Q(s, z) -> bq      after:  aq -> MaxPool -> bq
@@ -42,8 +47,10 @@ namespace {
 constexpr size_t kFusedSumInput = 3;  // FusedConv, FusedMatMul, FusedGemm: the "sum" post-op's operand
 constexpr size_t kQuantizedInputCount = kQInputYZeroPoint + 1;
 
-// Conv attributes QFusedConv keeps (the post-op attributes are rewritten).
+// Conv / ConvTranspose attributes QFusedConv / QFusedConvTranspose keep (the post-op attributes are rewritten).
 const std::set<std::string> kConvAttributes = {"kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"};
+const std::set<std::string> kConvTransposeAttributes = {"kernel_shape", "strides",        "pads",    "dilations",
+                                                        "group",        "output_padding", "auto_pad"};
 
 // Folded constants are computed by the reference kernels, as in fold_constants.
 const std::string kFoldingImplementation = "reference";
@@ -96,10 +103,13 @@ bool quantize_compute_node(Graph& graph, const GraphIndex& index, UniqueNamer& n
   Node fused;
   fused.name = node.name;
   fused.domain = kOctetDomain;
-  fused.op_type = operands->is_conv ? kQuantizedFusedConv : kQuantizedFusedMatMul;
+  fused.op_type = operands->is_conv_transpose ? kQuantizedFusedConvTranspose
+                  : operands->is_conv         ? kQuantizedFusedConv
+                                              : kQuantizedFusedMatMul;
+  const std::set<std::string>& kept_attributes = operands->is_conv_transpose ? kConvTransposeAttributes : kConvAttributes;
   if (operands->is_conv)
     for (const auto& attribute : node.attributes)
-      if (kConvAttributes.count(attribute.name)) fused.attributes.push_back(attribute);
+      if (kept_attributes.count(attribute.name)) fused.attributes.push_back(attribute);
   write_post_ops(fused, post_ops);
   std::vector<std::string>& inputs = fused.inputs;
   inputs.assign(kQuantizedInputCount, "");

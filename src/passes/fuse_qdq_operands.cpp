@@ -167,17 +167,24 @@ std::optional<ConstantBias> constant_bias(const Graph& graph, const GraphIndex& 
 
 std::optional<QuantizedComputeOperands> quantized_compute_operands(const Graph& graph, const GraphIndex& index,
                                                                    const Node& node) {
-  const bool is_conv = is_compute_op(node, "Conv");
+  const bool is_conv_transpose = is_compute_op(node, "ConvTranspose");
+  const bool is_conv = is_compute_op(node, "Conv") || is_conv_transpose;
   const bool is_matmul = is_compute_op(node, "MatMul");
   const bool is_gemm = is_compute_op(node, "Gemm");
   if ((!is_conv && !is_matmul && !is_gemm) || node.outputs.size() != 1 || !node.has_input(1)) return std::nullopt;
+  if (is_conv_transpose && (node.has_attribute("output_shape") ||
+                            (node.attr_string("auto_pad", "NOTSET") != "NOTSET" &&
+                             node.attr_string("auto_pad", "NOTSET") != "VALID")))
+    return std::nullopt;
   QuantizedComputeOperands operands;
   operands.is_conv = is_conv;
+  operands.is_conv_transpose = is_conv_transpose;
   std::optional<DequantizedValue> x = dequantized_value(graph, index, node.input(0));
   if (!x) return std::nullopt;
   operands.x = std::move(*x);
 
-  int64_t channel_axis = is_conv ? 0 : 1;  // Conv W [M, C/group, k...], MatMul W [K, N]
+  // Conv W [M, C/group, k...], ConvTranspose W [C, M/group, k...], MatMul W [K, N]
+  int64_t channel_axis = is_conv && !is_conv_transpose ? 0 : 1;
   if (is_gemm) {
     if (node.attr_int("transA", 0) != 0) return std::nullopt;
     operands.transpose_weights = node.attr_int("transB", 0) != 0;
@@ -195,6 +202,12 @@ std::optional<QuantizedComputeOperands> quantized_compute_operands(const Graph& 
     const int64_t rank = w->constant->rank();
     if (is_conv ? rank < 3 : rank != 2) return std::nullopt;
     operands.channels = w->constant->dim(channel_axis);
+    if (is_conv_transpose) {
+      // Per-channel scales run along axis 1, which holds one group's output channels.
+      const int64_t group = node.attr_int("group", 1);
+      if (group < 1 || w->constant->dim(0) % group != 0 || (group > 1 && w->scales.size() != 1)) return std::nullopt;
+      operands.channels *= group;
+    }
   }
   operands.w = std::move(*w);
 

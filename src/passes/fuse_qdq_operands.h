@@ -69,20 +69,24 @@ struct ConstantBias {
 };
 std::optional<ConstantBias> constant_bias(const Graph& graph, const GraphIndex& index, const std::string& value_name);
 
-// The operands of a Conv, MatMul or Gemm (or octet's FusedConv, FusedMatMul, FusedGemm) as
-// QFusedConv / QFusedMatMul read them, when every precondition holds: X dequantized per tensor
-// from 8 bits, W symmetric int8 (a constant, per channel along the output channels or per tensor;
-// for MatMul also a run-time int8 value with zero point 0), the bias (input 2) absent or constant.
-// Gemm needs transA = 0; its alpha and beta are folded into the weight scales and the bias.
+// The operands of a Conv, ConvTranspose, MatMul or Gemm (or octet's FusedConv, FusedConvTranspose,
+// FusedMatMul, FusedGemm) as QFusedConv / QFusedConvTranspose / QFusedMatMul read them, when every
+// precondition holds: X dequantized per tensor from 8 bits, W symmetric int8 (a constant, per
+// channel along the output channels or per tensor; for MatMul also a run-time int8 value with zero
+// point 0), the bias (input 2) absent or constant. ConvTranspose's output channels are W's axis 1,
+// per channel only with group 1, and its attributes must be ones the int8 kernels take (no
+// output_shape, auto_pad NOTSET or VALID). Gemm needs transA = 0; its alpha and beta are folded
+// into the weight scales and the bias.
 struct QuantizedComputeOperands {
-  bool is_conv = false;
+  bool is_conv = false;            // Conv or ConvTranspose
+  bool is_conv_transpose = false;
   DequantizedValue x;
   SymmetricWeights w;
   bool transpose_weights = false;  // Gemm with transB = 1: W is [N, K]
   float weight_factor = 1;         // Gemm alpha
   std::optional<ConstantBias> bias;
   double bias_factor = 1;          // Gemm beta
-  int64_t channels = -1;           // M (Conv) or N (MatMul, Gemm); -1 when W is computed at run time
+  int64_t channels = -1;           // M (Conv, ConvTranspose) or N (MatMul, Gemm); -1 when W is computed at run time
 };
 std::optional<QuantizedComputeOperands> quantized_compute_operands(const Graph& graph, const GraphIndex& index,
                                                                    const Node& node);

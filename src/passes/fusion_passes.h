@@ -21,5 +21,8 @@ bool fuse_qdq_bias_and_residual(Model& model, const PassContext& context);
 // QFusedMatMul (kernels/quantized_ops.h), runs data movement between equal Q/DQ parameters on the
 // 8-bit tensors, and folds the remaining DequantizeLinear of constants into float initializers.
 bool fuse_qdq(Model& model, const PassContext& context);
+// QDQ models, after fuse_qdq: absorbs the DequantizeLinear / QuantizeLinear around the float Add,
+// Mul, GlobalAveragePool and AveragePool into QBinary / QPool (kernels/quantized_ops.h).
+bool fuse_qdq_elementwise(Model& model, const PassContext& context);
 
 }  // namespace octet

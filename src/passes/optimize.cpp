@@ -53,6 +53,7 @@ constexpr NamedPass kExecutionPasses[] = {
     {"fuse_qdq_bias_and_residual", fuse_qdq_bias_and_residual},
     {"fuse_post_ops", fuse_post_ops},
     {"fuse_qdq", fuse_qdq},
+    {"fuse_qdq_elementwise", fuse_qdq_elementwise},
     {"remove_dead_nodes", remove_dead_nodes},
 };
 

@@ -46,6 +46,9 @@ class QdqWriter {
     graph_.nodes.insert(graph_.nodes.end(), std::make_move_iterator(new_nodes_.begin()),
                         std::make_move_iterator(new_nodes_.end()));
     remove_unused_initializers();
+    // Declared shapes of the FP32 graph: shape inference recomputes them for the new graph on load,
+    // and stale or partial ones would only cost bytes.
+    graph_.value_infos.clear();
     graph_.topological_sort();
     int64_t& opset = model_.opset_imports[""];
     opset = std::max(opset, kQdqOpset);
@@ -79,27 +82,32 @@ class QdqWriter {
   // x -> Q -> DQ, and every quantized edge of x reads the DQ output.
   void write_activation_quantizer(const std::string& value, const QuantizationParameters& parameters) {
     const std::string scale = add_initializer(value + "_scale", Tensor::scalar<float>(parameters.scale));
-    const std::string zero_point = add_initializer(value + "_zero_point", zero_point_tensor(parameters));
-    const std::string quantized = namer_.make(value + "_quantized");
-    const std::string dequantized = namer_.make(value + "_dequantized");
-    new_nodes_.push_back(make_node("QuantizeLinear", value + "_QuantizeLinear", {value, scale, zero_point}, {quantized}));
+    const std::string zero_point = add_initializer(value + "_zp", zero_point_tensor(parameters));
+    const std::string quantized = namer_.make(value + "_q");
+    const std::string dequantized = namer_.make(value + "_dq");
+    new_nodes_.push_back(make_node("QuantizeLinear", value + "_Q", {value, scale, zero_point}, {quantized}));
     new_nodes_.push_back(
-        make_node("DequantizeLinear", value + "_DequantizeLinear", {quantized, scale, zero_point}, {dequantized}));
+        make_node("DequantizeLinear", value + "_DQ", {quantized, scale, zero_point}, {dequantized}));
     const auto edges = plan_.quantized_edges.find(value);
     if (edges == plan_.quantized_edges.end()) return;
     for (const auto& [node_name, input_index] : edges->second) node(node_name).inputs.at(input_index) = dequantized;
   }
 
-  // DQ(int) -> consumer input `input_index`, per channel along `axis`. The zero point input is
+  // DQ(int) -> consumer input `input_index`, per channel along `axis`. Names derive from the
+  // consumer's ("<node>_w_q", "<node>_b_scale"): shorter than the folded FP32 initializers' names,
+  // and they say what the tensor is for. The zero point input is
   // omitted: its default is 0 of the integer's type, which is what weights and biases use (and a
   // zero-point tensor per channel would cost up to a third of a depthwise layer's bytes).
   void write_dequantized_constant(Node& consumer, size_t input_index, const std::string& base, Tensor values,
                                   Tensor scales, int64_t axis) {
-    const std::string values_name = add_initializer(base + "_quantized", std::move(values));
+    const std::string values_name = add_initializer(base + "_q", std::move(values));
     const std::string scales_name = add_initializer(base + "_scale", std::move(scales));
-    const std::string dequantized = namer_.make(base + "_dequantized");
-    Node dequantize = make_node("DequantizeLinear", base + "_DequantizeLinear", {values_name, scales_name},
-                                {dequantized});
+    const std::string dequantized = namer_.make(base + "_dq");
+    // Unnamed: constants' dequantizers are never referred to by name (and names cost file size).
+    Node dequantize;
+    dequantize.op_type = "DequantizeLinear";
+    dequantize.inputs = {values_name, scales_name};
+    dequantize.outputs = {dequantized};
     Attribute axis_attribute;
     axis_attribute.name = "axis";
     axis_attribute.type = AttributeType::kInt;
@@ -116,7 +124,7 @@ class QdqWriter {
     ChannelQuantizedWeight quantized = quantize_weight_per_channel(*weight, op.weight_axis);
     const size_t channels = quantized.scales.size();
     const std::vector<float> scales = quantized.scales;
-    write_dequantized_constant(consumer, 1, op.weight, std::move(quantized.values),
+    write_dequantized_constant(consumer, 1, op.node_name + "_w", std::move(quantized.values),
                                Tensor::from_vector<float>({static_cast<int64_t>(channels)}, scales), op.weight_axis);
     if (op.bias.empty()) return;
 
@@ -143,7 +151,7 @@ class QdqWriter {
     }
     const auto count = static_cast<int64_t>(channels);
     const size_t bias_input = 2;
-    write_dequantized_constant(consumer, bias_input, op.bias, Tensor::from_vector<int32_t>({count}, bias_values),
+    write_dequantized_constant(consumer, bias_input, op.node_name + "_b", Tensor::from_vector<int32_t>({count}, bias_values),
                                Tensor::from_vector<float>({count}, bias_scales), 0);
   }
 

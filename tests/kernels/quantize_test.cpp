@@ -445,6 +445,39 @@ TEST(PerTensorQuantizeKernelTest, DequantizeMatchesReferenceExactly) {
   }
 }
 
+// Long vectors whose lengths leave every possible tail after the vector loops' 8-, 16- and
+// 32-element steps, split over two threads at odd boundaries: every element exact.
+TEST(PerTensorQuantizeKernelTest, LongVectorsWithTailsMatchReferenceExactly) {
+  uint32_t seed = 800;
+  for (const int64_t length : {int64_t{1}, int64_t{7}, int64_t{31}, int64_t{33}, int64_t{16389}, int64_t{40000 + 61}}) {
+    for (DataType dtype : {DataType::kUint8, DataType::kInt8}) {
+      const float scale_value = 0.0217f;
+      const int32_t zero = dtype == DataType::kUint8 ? 117 : -5;
+      const Tensor src = values_with_ties({length}, scale_value, seed++);
+      const Tensor scale = Tensor::scalar<float>(scale_value);
+      Tensor zero_point(dtype, {});
+      if (dtype == DataType::kUint8) zero_point.data<uint8_t>()[0] = static_cast<uint8_t>(zero);
+      else zero_point.data<int8_t>()[0] = static_cast<int8_t>(zero);
+      const std::string context = concat(dtype_name(dtype), " length ", length);
+
+      const Node quantize = make_node("QuantizeLinear", 3, 1);
+      const std::vector<Tensor> expected = run_node(quantize, {&src, &scale, &zero_point}, 13, {1, 2});
+      const std::vector<Tensor> actual = run_node(quantize, {&src, &scale, &zero_point}, 13, {1, 2}, 2, "dnnl");
+      ASSERT_EQ(actual[0].dtype(), dtype) << context;
+      for (int64_t i = 0; i < length; ++i)
+        ASSERT_EQ(actual[0].value_as_int64(i), expected[0].value_as_int64(i))
+            << context << " element " << i << " x " << src.data<float>()[i];
+
+      const Node dequantize = make_node("DequantizeLinear", 3, 1);
+      const std::vector<Tensor> expected_real = run_node(dequantize, {&expected[0], &scale, &zero_point}, 13, {1, 2});
+      const std::vector<Tensor> actual_real =
+          run_node(dequantize, {&expected[0], &scale, &zero_point}, 13, {1, 2}, 2, "dnnl");
+      for (int64_t i = 0; i < length; ++i)
+        ASSERT_EQ(actual_real[0].data<float>()[i], expected_real[0].data<float>()[i]) << context << " element " << i;
+    }
+  }
+}
+
 TEST(PerTensorQuantizeKernelTest, PerAxisFallsBackToReference) {
   const Tensor src = random_tensor({2, 3, 4}, 700);
   const Tensor scales = Tensor::from_vector<float>({3}, {0.1f, 0.2f, 0.3f});

@@ -768,23 +768,129 @@ TEST(PassesFuseQdq, DataMovementPreconditions) {
 // ---------------------------------------------------------------- folding
 
 TEST(PassesFuseQdq, FoldsConstantDequantizationNothingAbsorbed) {
-  // x -> Q/DQ -> ConvTranspose(W DQ per axis 1 [C, M, k, k]) -> out: ConvTranspose stays float,
-  // and its weights become a float initializer instead of a DequantizeLinear per run.
+  // x -> Q/DQ -> ConvTranspose(group 2, W DQ per axis 1 [C, M/2, k, k]) -> out: per-channel scales
+  // along axis 1 of grouped weights are not one per output channel, so the ConvTranspose stays
+  // float, and its weights become a float initializer instead of a DequantizeLinear per run.
   QdqModelBuilder builder(16);
-  builder.input("x", {1, 3, 4, 4});
+  builder.input("x", {1, 4, 4, 4});
   const std::string x = builder.quantize("x", 1.0f / 127.0f, 128);
-  const std::string w = builder.weights("w", {3, 5, 3, 3}, channel_scales(5, 0.004f, 0.001f), 1);
-  builder.node("ConvTranspose", {x, w}, {"out"}, {ints_attribute("kernel_shape", {3, 3})});
-  builder.output("out", {1, 5, 6, 6});
+  const std::string w = builder.weights("w", {4, 5, 3, 3}, channel_scales(5, 0.004f, 0.001f), 1);
+  builder.node("ConvTranspose", {x, w}, {"out"}, {ints_attribute("kernel_shape", {3, 3}), int_attribute("group", 2)});
+  builder.output("out", {1, 10, 6, 6});
   const Model fused = optimized(builder.model);
   EXPECT_EQ(joined(op_types(fused.graph)), "QuantizeLinear DequantizeLinear ConvTranspose");
   const Tensor* weights = fused.graph.find_initializer("w_dq");
   ASSERT_NE(weights, nullptr);
   EXPECT_EQ(weights->dtype(), DataType::kFloat);
-  const Tensor x_value = random_tensor({1, 3, 4, 4}, 33);
+  const Tensor x_value = random_tensor({1, 4, 4, 4}, 33);
   const std::vector<Tensor> expected = run_session(builder.model, false, {{"x", &x_value}});
   const std::vector<Tensor> actual = run_session(builder.model, true, {{"x", &x_value}});
   testing::expect_near(actual[0], expected[0], kFoldingTolerance, "out");
+}
+
+// ---------------------------------------------------------------- ConvTranspose
+
+// The PP-OCR detector's DB head, as octet's quantizer writes it once the batch norm is folded:
+// x [1, 5, 5, 6] -> Q/DQ -> ConvTranspose(W [5, 7, k, k] DQ per axis 1, B DQ int32, strides 2)
+// -> Relu -> Q/DQ -> out, or -> Sigmoid -> out (float).
+struct DeconvCase {
+  bool sigmoid_output = false;  // Sigmoid and a float output instead of Relu -> Q/DQ
+  int64_t kernel = 2;
+  int64_t pad = 0;
+  int64_t output_padding = 0;
+  int64_t weight_axis = 1;
+  bool output_shape_attribute = false;
+};
+
+constexpr int64_t kDeconvChannels = 5;
+constexpr int64_t kDeconvOutputChannels = 7;
+constexpr float kDeconvInputScale = 1.0f / 127.0f;
+constexpr float kDeconvOutputScale = 3.0f / 255.0f;
+
+Shape deconv_output_dims(const DeconvCase& test_case) {
+  Shape dims{1, kDeconvOutputChannels};
+  for (int64_t size : {5, 6}) dims.push_back(2 * (size - 1) + test_case.kernel + test_case.output_padding - 2 * test_case.pad);
+  return dims;
+}
+
+Model make_deconv_model(const DeconvCase& test_case) {
+  QdqModelBuilder builder(21);
+  builder.input("x", {1, kDeconvChannels, 5, 6});
+  const std::string x = builder.quantize("x", kDeconvInputScale, 0);
+  const std::vector<float> w_scales = channel_scales(kDeconvOutputChannels, 0.004f, 0.0005f);
+  const std::string w = builder.weights("w", {kDeconvChannels, kDeconvOutputChannels, test_case.kernel, test_case.kernel},
+                                        test_case.weight_axis == 1 ? w_scales : channel_scales(kDeconvChannels, 0.004f, 0.0005f),
+                                        test_case.weight_axis);
+  const std::string b = builder.int32_bias("b", kDeconvOutputChannels, QdqModelBuilder::products(kDeconvInputScale, w_scales));
+  const Shape y_dims = deconv_output_dims(test_case);
+  std::vector<Attribute> attributes{ints_attribute("kernel_shape", {test_case.kernel, test_case.kernel}),
+                                    ints_attribute("strides", {2, 2}),
+                                    ints_attribute("pads", std::vector<int64_t>(4, test_case.pad)),
+                                    ints_attribute("output_padding", {test_case.output_padding, test_case.output_padding})};
+  if (test_case.output_shape_attribute) attributes.push_back(ints_attribute("output_shape", {y_dims[2], y_dims[3]}));
+  builder.node("ConvTranspose", {x, w, b}, {"deconv"}, attributes);
+  if (test_case.sigmoid_output) {
+    builder.node("Sigmoid", {"deconv"}, {"out"});
+  } else {
+    builder.node("Relu", {"deconv"}, {"y"});
+    builder.initializer("y_scale", Tensor::scalar(kDeconvOutputScale));
+    builder.initializer("y_zero_point", Tensor::scalar(static_cast<uint8_t>(0)));
+    builder.node("QuantizeLinear", {"y", "y_scale", "y_zero_point"}, {"y_q"});
+    builder.node("DequantizeLinear", {"y_q", "y_scale", "y_zero_point"}, {"out"});
+  }
+  builder.output("out", y_dims);
+  return builder.model;
+}
+
+void expect_deconv_matches_qdq(const DeconvCase& test_case) {
+  const Tensor x = random_tensor({1, kDeconvChannels, 5, 6}, 12, -0.2f, 1.0f);
+  expect_fused_matches_qdq(make_deconv_model(test_case), {{"x", &x}},
+                           {{test_case.sigmoid_output ? 0.0 : static_cast<double>(kDeconvOutputScale)}});
+}
+
+TEST(PassesFuseQdq, ConvTransposeReluQuantizeBecomesOneQuantizedConvTranspose) {
+  for (const DeconvCase& test_case : {DeconvCase{}, DeconvCase{false, 3, 1, 1}, DeconvCase{false, 4, 1, 0}}) {
+    const Model fused = optimized(make_deconv_model(test_case));
+    EXPECT_EQ(joined(op_types(fused.graph)), "QuantizeLinear QFusedConvTranspose DequantizeLinear");
+    const Node* deconv = find_op(fused.graph, kQuantizedFusedConvTranspose);
+    ASSERT_NE(deconv, nullptr);
+    EXPECT_EQ(deconv->domain, kOctetDomain);
+    ASSERT_EQ(deconv->inputs.size(), static_cast<size_t>(kQInputYZeroPoint + 1));
+    EXPECT_EQ(deconv->input(kQInputX), "x_q");
+    EXPECT_EQ(deconv->input(kQInputW), "w_q") << "the int8 weights are read as they are";
+    EXPECT_EQ(deconv->input(kQInputBias), "b_q") << "bias scales equal x_scale * w_scale: the int32 bias is kept";
+    EXPECT_EQ(deconv->outputs[0], "y_q") << "the absorbed QuantizeLinear's output name";
+    EXPECT_EQ(deconv->attr_strings("post_ops"), std::vector<std::string>{"relu"});
+    EXPECT_EQ(deconv->attr_ints("strides"), (std::vector<int64_t>{2, 2}));
+    EXPECT_EQ(deconv->attr_ints("output_padding"), (std::vector<int64_t>{test_case.output_padding, test_case.output_padding}));
+    expect_deconv_matches_qdq(test_case);
+  }
+}
+
+TEST(PassesFuseQdq, ConvTransposeSigmoidWritesFloat) {
+  DeconvCase test_case;
+  test_case.sigmoid_output = true;
+  const Model fused = optimized(make_deconv_model(test_case));
+  EXPECT_EQ(joined(op_types(fused.graph)), "QuantizeLinear QFusedConvTranspose");
+  const Node* deconv = find_op(fused.graph, kQuantizedFusedConvTranspose);
+  ASSERT_NE(deconv, nullptr);
+  EXPECT_EQ(deconv->attr_strings("post_ops"), std::vector<std::string>{"sigmoid"});
+  EXPECT_EQ(deconv->inputs.size(), static_cast<size_t>(kQInputBias + 1)) << "no output quantizer";
+  EXPECT_EQ(deconv->outputs[0], "out");
+  expect_deconv_matches_qdq(test_case);
+}
+
+TEST(PassesFuseQdq, ConvTransposePreconditionsLeaveTheFloatConvTranspose) {
+  DeconvCase wrong_axis;  // per-channel scales along the input channels
+  wrong_axis.weight_axis = 0;
+  DeconvCase output_shape;  // the int8 kernels take explicit pads only
+  output_shape.output_shape_attribute = true;
+  for (const DeconvCase& test_case : {wrong_axis, output_shape}) {
+    const Model fused = optimized(make_deconv_model(test_case));
+    EXPECT_EQ(count_ops(fused.graph, kQuantizedFusedConvTranspose), 0u) << joined(op_types(fused.graph));
+    EXPECT_EQ(count_ops(fused.graph, "FusedConvTranspose"), 1u) << joined(op_types(fused.graph));
+    expect_deconv_matches_qdq(test_case);
+  }
 }
 
 // ---------------------------------------------------------------- a whole QDQ model

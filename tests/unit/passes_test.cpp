@@ -457,6 +457,83 @@ TEST(PassesFoldBatchNorm, FoldsIntoGroupedConvTranspose) {
   expect_same_outputs_when_optimized(original, {{"x", &x}});
 }
 
+// Paddle exports ConvTranspose's bias as a separate Add of a [1, C, 1, 1] constant, and the
+// PP-OCR detector's DB head puts a BatchNormalization after it: the Add folds into the bias first
+// (fold_conv_affine), then the batch norm into weights and bias (fold_batch_norm).
+TEST(PassesFoldConvAffine, ConvTransposeBiasAddThenBatchNormFold) {
+  constexpr int64_t kInputChannels = 6, kChannels = 4;
+  Model model = empty_model(11);
+  Graph& graph = model.graph;
+  graph.inputs = {float_value("x", {1, kInputChannels, 5, 4})};
+  graph.outputs = {float_value("y", {})};
+  add_initializer(graph, "w", random_tensor({kInputChannels, kChannels, 2, 2}, 60));
+  add_initializer(graph, "b", random_tensor({1, kChannels, 1, 1}, 61));
+  add_node(graph, "ConvTranspose", {"x", "w"}, {"deconv"},
+           {ints_attribute("kernel_shape", {2, 2}), ints_attribute("strides", {2, 2})});
+  add_node(graph, "Add", {"deconv", "b"}, {"biased"});
+  add_batch_norm(graph, "bn", "biased", "normalized", random_batch_norm(kChannels, 62));
+  add_node(graph, "Relu", {"normalized"}, {"y"});
+
+  Model folded = model;
+  EXPECT_TRUE(fold_conv_affine(folded, builtin_context()));
+  folded.graph.verify();
+  EXPECT_EQ(count_ops(folded.graph, "Add"), 0u);
+  ASSERT_EQ(folded.graph.nodes[0].op_type, "ConvTranspose");
+  ASSERT_EQ(folded.graph.nodes[0].inputs.size(), 3u);
+  const Tensor& bias = *folded.graph.find_initializer(folded.graph.nodes[0].inputs[2]);
+  ASSERT_EQ(bias.shape(), (Shape{kChannels}));
+  for (int64_t c = 0; c < kChannels; ++c)
+    EXPECT_EQ(bias.value_as_double(c), graph.find_initializer("b")->value_as_double(c)) << "bias " << c;
+
+  Model optimized = model;
+  optimize_model(optimized, builtin_kernel_registry());
+  optimized.graph.verify();
+  EXPECT_EQ(count_ops(optimized.graph, "BatchNormalization"), 0u);
+  EXPECT_EQ(count_ops(optimized.graph, "Add"), 0u);
+  EXPECT_EQ(optimized.graph.nodes.size(), 2u) << "ConvTranspose and Relu";
+
+  const Tensor x = random_tensor({1, kInputChannels, 5, 4}, 63);
+  expect_same_outputs_when_optimized(model, {{"x", &x}});
+}
+
+// A per-channel Mul after a grouped ConvTranspose scales the weights of each output channel:
+// W[i, j] feeds channel (i / (C_in / group)) * (C_out / group) + j.
+TEST(PassesFoldConvAffine, ScalesGroupedConvTransposeWeightsPerOutputChannel) {
+  constexpr int64_t kInputChannels = 4, kGroup = 2, kOutputChannelsPerGroup = 3;
+  constexpr int64_t kChannels = kGroup * kOutputChannelsPerGroup;
+  Model model = empty_model();
+  Graph& graph = model.graph;
+  graph.inputs = {float_value("x", {1, kInputChannels, 5, 4})};
+  graph.outputs = {float_value("y", {})};
+  add_initializer(graph, "w", random_tensor({kInputChannels, kOutputChannelsPerGroup, 3, 2}, 70));
+  add_initializer(graph, "b", random_tensor({kChannels}, 71));
+  add_initializer(graph, "s", random_tensor({kChannels, 1, 1}, 72, 0.5f, 2.0f));
+  add_initializer(graph, "t", random_tensor({1, kChannels, 1, 1}, 73));
+  add_node(graph, "ConvTranspose", {"x", "w", "b"}, {"deconv"},
+           {int_attribute("group", kGroup), ints_attribute("strides", {2, 1}), ints_attribute("pads", {1, 0, 1, 1})});
+  add_node(graph, "Mul", {"s", "deconv"}, {"scaled"});
+  add_node(graph, "Sub", {"scaled", "t"}, {"y"});
+
+  const Model original = model;
+  EXPECT_TRUE(fold_conv_affine(model, builtin_context()));
+  graph.verify();
+  ASSERT_EQ(graph.nodes.size(), 1u);
+  EXPECT_EQ(graph.nodes[0].op_type, "ConvTranspose");
+  EXPECT_EQ(graph.nodes[0].outputs[0], "y");
+  const Tensor& w = *original.graph.find_initializer("w");
+  const Tensor& new_w = *graph.find_initializer(graph.nodes[0].inputs[1]);
+  const Tensor& s = *original.graph.find_initializer("s");
+  const int64_t kernel_size = 3 * 2;
+  for (int64_t e = 0; e < w.element_count(); ++e) {
+    const int64_t input_channel = e / (kOutputChannelsPerGroup * kernel_size);
+    const int64_t channel = (input_channel / (kInputChannels / kGroup)) * kOutputChannelsPerGroup +
+                            (e / kernel_size) % kOutputChannelsPerGroup;
+    EXPECT_NEAR(new_w.value_as_double(e), w.value_as_double(e) * s.value_as_double(channel), kFoldingTolerance) << e;
+  }
+  const Tensor x = random_tensor({1, kInputChannels, 5, 4}, 74);
+  expect_same_outputs_when_optimized(original, {{"x", &x}});
+}
+
 TEST(PassesFoldBatchNorm, FoldsIntoGemmForBothWeightLayouts) {
   constexpr int64_t kRows = 3, kDepth = 4, kChannels = 5;
   for (const int64_t trans_b : {0, 1}) {
@@ -761,6 +838,31 @@ TEST(PassesFusion, BroadcastAddIsNotASum) {
   const std::vector<Tensor> expected = run_session(model, false, {{"x", &x}, {"g", &g}});
   const std::vector<Tensor> actual = run_session(model, true, {{"x", &x}, {"g", &g}});
   testing::expect_near(actual[0], expected[0], kFusionTolerance, "broadcast add");
+}
+
+// The DB head's ConvTranspose -> Relu and ConvTranspose -> Sigmoid become FusedConvTranspose.
+TEST(PassesFusion, ConvTransposeActivationsBecomeFusedConvTranspose) {
+  Model model = empty_model();
+  Graph& graph = model.graph;
+  graph.inputs = {float_value("x", {1, 6, 5, 4})};
+  graph.outputs = {float_value("y", {1, 1, 20, 16})};
+  add_initializer(graph, "w1", random_tensor({6, 4, 2, 2}, 80));
+  add_initializer(graph, "b1", random_tensor({4}, 81));
+  add_initializer(graph, "w2", random_tensor({4, 1, 2, 2}, 82));
+  add_initializer(graph, "b2", random_tensor({1}, 83));
+  const Attribute strides = testing::ints_attribute("strides", {2, 2});
+  add_node(graph, "ConvTranspose", {"x", "w1", "b1"}, {"d1"}, {strides});
+  add_node(graph, "Relu", {"d1"}, {"r1"});
+  add_node(graph, "ConvTranspose", {"r1", "w2", "b2"}, {"d2"}, {strides});
+  add_node(graph, "Sigmoid", {"d2"}, {"y"});
+  Model optimized = model;
+  optimize_model(optimized, builtin_kernel_registry(), OptimizationLevel::kExecution);
+  ASSERT_EQ(optimized.graph.nodes.size(), 2u);
+  EXPECT_EQ(optimized.graph.nodes[0].op_type, "FusedConvTranspose");
+  EXPECT_EQ(optimized.graph.nodes[0].attr_strings("post_ops"), (std::vector<std::string>{"relu"}));
+  EXPECT_EQ(optimized.graph.nodes[1].attr_strings("post_ops"), (std::vector<std::string>{"sigmoid"}));
+  const Tensor x = random_tensor({1, 6, 5, 4}, 84);
+  expect_same_outputs_when_optimized(model, {{"x", &x}}, kFusionTolerance);
 }
 
 // MatMul + bias -> Swish spelled Mul(v, Sigmoid(Mul(v, 1))), and a decomposed layer norm.

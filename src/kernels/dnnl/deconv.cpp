@@ -1,4 +1,5 @@
-// ConvTranspose on oneDNN's deconvolution, channels-last activations.
+// ConvTranspose (and octet.FusedConvTranspose: element-wise post-ops, no residual sum) on oneDNN's
+// deconvolution, channels-last activations.
 #include <map>
 
 #include "kernels/dnnl/dnnl_common.h"
@@ -11,8 +12,8 @@ using dnnl::memory;
 
 class DeconvKernel : public Kernel {
  public:
-  DeconvKernel(const Node& node, const Tensor& weights, const Tensor* bias)
-      : weights_(weights), bias_(bias), group_(node.attr_int("group", 1)) {
+  DeconvKernel(const Node& node, const Tensor& weights, const Tensor* bias, dnnl::post_ops post_ops)
+      : weights_(weights), bias_(bias), group_(node.attr_int("group", 1)), post_ops_(std::move(post_ops)) {
     const size_t spatial_rank = static_cast<size_t>(weights.rank()) - 2;
     strides_ = node.attr_ints("strides", std::vector<int64_t>(spatial_rank, 1));
     dilations_ = node.attr_ints("dilations", std::vector<int64_t>(spatial_rank, 1));
@@ -101,6 +102,7 @@ class DeconvKernel : public Kernel {
                                                  pads_begin, pads_end);
     dnnl::primitive_attr attributes;
     attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    attributes.set_post_ops(post_ops_);
     dnnl::deconvolution_forward::primitive_desc primitive_desc(descriptor, attributes, cpu_engine());
     prepared.primitive = dnnl::deconvolution_forward(primitive_desc);
     prepared.implementation = implementation_name(primitive_desc);
@@ -117,6 +119,7 @@ class DeconvKernel : public Kernel {
   const Tensor& weights_;
   const Tensor* bias_;
   int64_t group_;
+  dnnl::post_ops post_ops_;
   std::vector<int64_t> strides_, dilations_, pads_, output_padding_;
   std::map<Shape, Prepared> cache_;
   std::string detail_;
@@ -153,7 +156,18 @@ std::unique_ptr<Kernel> create_deconv_kernel(const KernelCreateInfo& info, std::
     reason = "weights do not split into the groups";
     return nullptr;
   }
-  return std::make_unique<DeconvKernel>(node, *weights, bias);
+  dnnl::post_ops post_ops;
+  if (node.domain == kOctetDomain) {
+    const std::vector<PostOp> fused_post_ops = read_post_ops(node);
+    for (const PostOp& post_op : fused_post_ops) {
+      if (post_op.kind == PostOpKind::kSum) {
+        reason = "sum post-op (residual) on a ConvTranspose";
+        return nullptr;
+      }
+    }
+    if (!append_post_ops(fused_post_ops, post_ops, reason)) return nullptr;
+  }
+  return std::make_unique<DeconvKernel>(node, *weights, bias, std::move(post_ops));
 }
 
 }  // namespace octet::dnnl_backend

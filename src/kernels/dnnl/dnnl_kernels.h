@@ -26,7 +26,10 @@ std::unique_ptr<Kernel> create_layer_norm_kernel(const KernelCreateInfo& info, s
 std::unique_ptr<Kernel> create_deconv_kernel(const KernelCreateInfo& info, std::string& reason);
 std::unique_ptr<Kernel> create_quantized_conv_kernel(const KernelCreateInfo& info, std::string& reason);
 std::unique_ptr<Kernel> create_quantized_matmul_kernel(const KernelCreateInfo& info, std::string& reason);
+std::unique_ptr<Kernel> create_quantized_deconv_kernel(const KernelCreateInfo& info, std::string& reason);
 std::unique_ptr<Kernel> create_quantize_kernel(const KernelCreateInfo& info, std::string& reason);
+std::unique_ptr<Kernel> create_quantized_binary_kernel(const KernelCreateInfo& info, std::string& reason);
+std::unique_ptr<Kernel> create_quantized_pool_kernel(const KernelCreateInfo& info, std::string& reason);
 }  // namespace dnnl_backend
 
 }  // namespace octet

@@ -1,17 +1,20 @@
 // QuantizeLinear / DequantizeLinear with one scale and zero point for the whole tensor (the form
-// octet's activations use), float <-> uint8/int8: plain loops the compiler vectorizes, split over
-// the context's threads. Elementwise, so any layout works and the output keeps the input's.
-// Rounding is quantize_math.h's, bit for bit the reference's. Per-axis parameters, other types
-// and blocked quantization go to the reference kernel.
+// octet's activations use), float <-> uint8/int8: the multi-versioned loops of quantize_loops.h
+// (AVX-512 / AVX2 / SSE2 chosen at load time), split over the context's threads. Elementwise, so
+// any layout works and the output keeps the input's. Rounding is quantize_math.h's, bit for bit
+// the reference's. Per-axis parameters, other types and blocked quantization go to the reference
+// kernel.
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_kernels.h"
-#include "kernels/reference/quantize_math.h"
+#include "kernels/dnnl/quantize_loops.h"
 
 namespace octet::dnnl_backend {
 namespace {
 
-// Below this many elements per thread, waking a worker costs more than the work.
-constexpr int64_t kMinElementsPerTask = 32768;
+// Below this many elements per thread, waking a worker costs more than the work (a few
+// microseconds; the vector loops convert several thousand elements per microsecond), so two threads
+// split tensors from 16k elements on.
+constexpr int64_t kMinElementsPerTask = 8192;
 
 bool is_scalar(const Tensor* tensor) { return tensor && tensor->element_count() == 1; }
 
@@ -64,9 +67,7 @@ class PerTensorQuantizeKernel : public Kernel {
       threads.parallel_for(
           count,
           [&](int64_t begin, int64_t end) {
-            // Divides, as ONNX (and the reference) does: multiplying by 1 / scale moves ties.
-            for (int64_t i = begin; i < end; ++i)
-              destination[i] = quantize_saturate<Quantized>(source[i] / scale, zero_point);
+            quantize_loop(source + begin, end - begin, scale, zero_point, destination + begin);
           },
           kMinElementsPerTask);
     } else {
@@ -75,8 +76,7 @@ class PerTensorQuantizeKernel : public Kernel {
       threads.parallel_for(
           count,
           [&](int64_t begin, int64_t end) {
-            for (int64_t i = begin; i < end; ++i)
-              destination[i] = static_cast<float>(static_cast<int32_t>(source[i]) - zero_point) * scale;
+            dequantize_loop(source + begin, end - begin, scale, zero_point, destination + begin);
           },
           kMinElementsPerTask);
     }

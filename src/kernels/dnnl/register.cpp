@@ -38,11 +38,15 @@ void register_dnnl_kernels(KernelRegistry& registry) {
   };
   for (const auto& [op_type, factory] : onnx_ops) registry.add_preferred("", op_type, "dnnl", factory);
   registry.add_preferred(kOctetDomain, "FusedConv", "dnnl", create_conv_kernel);
+  registry.add_preferred(kOctetDomain, "FusedConvTranspose", "dnnl", create_deconv_kernel);
   registry.add_preferred(kOctetDomain, "FusedMatMul", "dnnl", create_matmul_kernel);
   registry.add_preferred(kOctetDomain, "FusedGemm", "dnnl", create_matmul_kernel);
   registry.add_preferred(kOctetDomain, "Swish", "dnnl", create_activation_kernel);
   registry.add_preferred(kOctetDomain, kQuantizedFusedConv, "dnnl", create_quantized_conv_kernel);
   registry.add_preferred(kOctetDomain, kQuantizedFusedMatMul, "dnnl", create_quantized_matmul_kernel);
+  registry.add_preferred(kOctetDomain, kQuantizedFusedConvTranspose, "dnnl", create_quantized_deconv_kernel);
+  registry.add_preferred(kOctetDomain, kQuantizedBinary, "dnnl", create_quantized_binary_kernel);
+  registry.add_preferred(kOctetDomain, kQuantizedPool, "dnnl", create_quantized_pool_kernel);
 }
 
 void register_dnnl_threads(int threads) { dnnl_backend::set_thread_count(threads); }

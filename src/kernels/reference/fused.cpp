@@ -1,6 +1,6 @@
 // Reference kernels for octet's fused ops: the plain op's reference kernel followed by the
 // post-ops applied one by one. The oracle for fusion passes and for the oneDNN kernels' post-ops.
-// Inputs: FusedConv (X, W, B, Sum), FusedGemm (A, B, C, Sum), FusedMatMul (A, B, Bias, Sum) where
+// Inputs: FusedConv and FusedConvTranspose (X, W, B, Sum), FusedGemm (A, B, C, Sum), FusedMatMul (A, B, Bias, Sum) where
 // Bias is a vector added along the last axis; optional inputs may be empty names.
 #include <algorithm>
 
@@ -91,6 +91,7 @@ KernelFactory fused_factory(const char* base_op_type, size_t base_inputs, bool h
 
 void register_fused_kernels(KernelRegistry& registry) {
   registry.add(kOctetDomain, "FusedConv", "reference", fused_factory("Conv", 3, false));
+  registry.add(kOctetDomain, "FusedConvTranspose", "reference", fused_factory("ConvTranspose", 3, false));
   registry.add(kOctetDomain, "FusedMatMul", "reference", fused_factory("MatMul", 2, true));
   registry.add(kOctetDomain, "FusedGemm", "reference", fused_factory("Gemm", 3, false));
   registry.add(kOctetDomain, "Swish", "reference", [](const KernelCreateInfo& info, std::string&) -> std::unique_ptr<Kernel> {

@@ -14,6 +14,9 @@ void register_reference_kernels(KernelRegistry& registry) {
   register_quantize_kernels(registry);
   register_fused_kernels(registry);
   register_quantized_fused_kernels(registry);
+  register_quantized_deconv_kernel(registry);
+  register_quantized_binary_kernel(registry);
+  register_quantized_pool_kernel(registry);
 }
 
 }  // namespace octet

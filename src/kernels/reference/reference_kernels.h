@@ -24,6 +24,9 @@ void register_reduce_kernels(KernelRegistry& registry);       // reduce.cpp: Red
 void register_quantize_kernels(KernelRegistry& registry);     // quantize.cpp: QuantizeLinear, DequantizeLinear...
 void register_fused_kernels(KernelRegistry& registry);        // fused.cpp: octet.FusedConv/FusedMatMul/FusedGemm
 void register_quantized_fused_kernels(KernelRegistry& registry);  // qfused.cpp: octet.QFusedConv/QFusedMatMul
+void register_quantized_deconv_kernel(KernelRegistry& registry);  // qdeconv.cpp: octet.QFusedConvTranspose
+void register_quantized_binary_kernel(KernelRegistry& registry);  // qbinary.cpp: octet.QBinary
+void register_quantized_pool_kernel(KernelRegistry& registry);    // qpool.cpp: octet.QPool
 
 // Registers kernel class K, constructed as K(const KernelCreateInfo&), as the reference
 // implementation of `op_type` in the default domain.
