@@ -80,6 +80,15 @@ CalibrationData::CalibrationData(const std::string& directory, int64_t subset_si
   if (static_cast<int64_t>(files_.size()) > subset_size) files_.resize(static_cast<size_t>(subset_size));
 }
 
+CalibrationData::CalibrationData(const std::string& directory, int64_t subset_size, const std::string& preprocess)
+    : directory_(directory) {
+  check(subset_size > 0, "calibration subset size must be positive, got ", subset_size);
+  preprocess_ = std::make_shared<const PreprocessSpec>(parse_preprocess_spec(preprocess));
+  files_ = list_sample_files(directory, SampleFormat::kImage);
+  check(!files_.empty(), "calibration directory '", directory, "' holds no images");
+  if (static_cast<int64_t>(files_.size()) > subset_size) files_.resize(static_cast<size_t>(subset_size));
+}
+
 Tensor CalibrationData::load(size_t index, const ValueInfo& input) const {
   check(index < files_.size(), "calibration sample ", index, " is out of range (", files_.size(), " samples)");
   const std::string& file = files_[index];
@@ -87,7 +96,7 @@ Tensor CalibrationData::load(size_t index, const ValueInfo& input) const {
     throw UnsupportedError(concat("calibration supports float inputs only; input '", input.name, "' is ",
                                   dtype_name(input.dtype)));
   }
-  Tensor tensor = load_npy(file);
+  Tensor tensor = preprocess_ ? load_image_sample(file, *preprocess_) : load_npy(file);
   check(tensor.dtype() == DataType::kFloat, file, ": expected float data for input '", input.name, "', got ",
         dtype_name(tensor.dtype()));
   if (input.has_shape) {

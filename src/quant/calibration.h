@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "eval/preprocess.h"
 #include "ir/graph.h"
 #include "octet/tensor.h"
 #include "quant/tensor_statistics.h"
@@ -27,6 +29,9 @@ class CalibrationData {
   // Lists the directory. Throws Error naming it when it is missing or holds no .npy file, or when
   // subset_size <= 0.
   explicit CalibrationData(const std::string& directory, int64_t subset_size = kDefaultCalibrationSubsetSize);
+  // Image samples (.png/.jpg/.bmp) turned into tensors by `preprocess` (eval/preprocess.h syntax,
+  // e.g. "ppocr-rec"). Throws Error naming the directory or the bad spec item.
+  CalibrationData(const std::string& directory, int64_t subset_size, const std::string& preprocess);
 
   const std::string& directory() const { return directory_; }
   // Full paths of the selected files, sorted.
@@ -42,6 +47,7 @@ class CalibrationData {
  private:
   std::string directory_;
   std::vector<std::string> files_;
+  std::shared_ptr<const PreprocessSpec> preprocess_;  // null for .npy samples
 };
 
 // Called after each sample with the number done and the total.

@@ -11,7 +11,8 @@
 #   - ONNX Runtime runs the INT8 file unchanged and agrees with octet's int8 run (cosine >= 0.99:
 #     both requantize at every layer but round differently inside fused ops, e.g. octet fuses the
 #     residual Add into the convolution);
-#   - quantizing twice gives byte-identical files;
+#   - quantizing twice gives byte-identical files, and PNG calibration images with --preprocess
+#     give the same file as the matching .npy tensors;
 #   - bad calibration data (empty folder, NaN sample, wrong shape) exits 1 with a one-line message
 #     naming the culprit and writes no output file.
 # Prints PASS/FAIL per check and "N passed, N failed"; exits 1 on any failure.
@@ -134,6 +135,14 @@ cls_model=models/ppocr/ch_ppocr_mobile_v2.0_cls_infer.onnx
   >/dev/null 2>&1 || true
 cmp -s "$work_dir/cls/int8.onnx" "$work_dir/again.onnx" && ok=1 || ok=0
 report "determinism (cls quantized twice)" $ok
+
+# Image calibration: the same pages as PNG files with --preprocess ppocr-cls give the same model
+# (the C++ preprocessing reproduces the generator's .npy tensors exactly).
+"$python" scripts/gen_ocr_data.py --kind cls --count 64 --seed 21 --out "$work_dir/cls_png" --format png >/dev/null
+"$octet" quantize "$cls_model" -o "$work_dir/from_png.onnx" --data "$work_dir/cls_png" --preprocess ppocr-cls \
+  --threads "$threads" >/dev/null 2>&1 || true
+cmp -s "$work_dir/cls/int8.onnx" "$work_dir/from_png.onnx" && ok=1 || ok=0
+report "PNG calibration with --preprocess equals .npy calibration (cls)" $ok
 
 # Bad calibration data: exit 1, one line naming the culprit, no output written.
 bad="$work_dir/bad"

@@ -80,7 +80,11 @@ class QuantizeCommand : public Command {
     app_ = parent.add_subcommand("quantize", kDescription);
     app_->add_option("model", model_path_, "FP32 ONNX model file")->required();
     app_->add_option("-o,--output", output_path_, "Where to write the INT8 model (.onnx)")->required();
-    app_->add_option("--data", data_dir_, "Folder of calibration samples (.npy, one per file)")->required();
+    app_->add_option("--data", data_dir_, "Folder of calibration samples (.npy, one per file; or images with --preprocess)")
+        ->required();
+    app_->add_option("--preprocess", preprocess_,
+                     "Image preprocessing: a preset (ppocr-rec, ppocr-cls, ppocr-det, imagenet) and/or items such as "
+                     "resize=48x320:keep-ratio-pad,mean=0.5:0.5:0.5,std=0.5:0.5:0.5,bgr");
     app_->add_option("--subset", subset_, "Number of calibration samples used (default 300, POT's stat_subset_size)")
         ->check(positive_integer());
     app_->add_option("--preset", preset_, "performance (symmetric activations, default) or mixed (asymmetric)");
@@ -123,7 +127,8 @@ class QuantizeCommand : public Command {
     check(std::filesystem::path(output_path_).extension() == ".onnx", "--output '", output_path_,
           "' must end in .onnx");
     Model model = with_file_context(model_path_, [&] { return load_model(model_path_); });
-    const CalibrationData data(data_dir_, subset);
+    const CalibrationData data = preprocess_.empty() ? CalibrationData(data_dir_, subset)
+                                                     : CalibrationData(data_dir_, subset, preprocess_);
     QuantizeSummary summary;
     Model quantized = with_file_context(model_path_, [&] { return quantize_model(std::move(model), data, options, &summary); });
     save_model(quantized, output_path_);
@@ -166,6 +171,7 @@ class QuantizeCommand : public Command {
   std::string preset_;
   std::vector<std::string> ignored_;
   std::string config_path_;
+  std::string preprocess_;
   std::string estimator_;
   bool no_bias_correction_ = false;
   bool channel_alignment_ = false;
