@@ -146,7 +146,7 @@ class Planner {
   }
 
   void plan_add(const Node& node) {
-    if (!is_float_activation(node.input(1))) return keep(node, "adds a constant (folded into the op before it)");
+    if (!is_float_activation(node.input(1))) return keep(node, "element-wise with a constant, not after a quantized op: runs in FP32");
     candidate_adds_.insert(node.name);
   }
 
@@ -248,9 +248,43 @@ class Planner {
     }
   }
 
-  void list_fp32_nodes() {
+  // Element-wise activations computed from one quantized op's output alone (Relu, Clip, a hard-swish
+  // spelled as x * Clip(x + 3) / 6, an affine by constants): int8 runtimes fuse them into that op's
+  // kernel, so they are not FP32 islands. Maps each such node to the op it belongs to.
+  std::map<std::string, std::string> fused_activations() const {
+    static const std::set<std::string> kActivationOps = {"Relu", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish",
+                                                         "Sigmoid", "Tanh", "Add", "Mul", "Div", "Sub"};
+    std::map<std::string, std::string> root_of_value;  // value -> weighted op it is computed from
+    for (const QuantizedWeightedOp& op : plan_.weighted_ops)
+      for (const std::string& output : graph_.nodes[node_index_.at(op.node_name)].outputs) root_of_value[output] = op.node_name;
+    std::map<std::string, std::string> fused;
     for (const Node& node : graph_.nodes) {
-      if (plan_.quantized_nodes.count(node.name) || plan_.kept_fp32.count(node.name)) continue;
+      if (!kActivationOps.count(node.op_type) || !node.domain.empty() || plan_.quantized_nodes.count(node.name)) continue;
+      std::string root;
+      bool from_one_root = true;
+      for (const std::string& input : node.inputs) {
+        if (input.empty() || graph_.find_initializer(input)) continue;
+        const auto found = root_of_value.find(input);
+        from_one_root &= found != root_of_value.end() && (root.empty() || root == found->second);
+        if (found != root_of_value.end()) root = found->second;
+      }
+      if (!from_one_root || root.empty()) continue;
+      fused[node.name] = root;
+      for (const std::string& output : node.outputs) root_of_value[output] = root;
+    }
+    return fused;
+  }
+
+  void list_fp32_nodes() {
+    const std::map<std::string, std::string> fused = fused_activations();
+    for (const Node& node : graph_.nodes) {
+      if (plan_.quantized_nodes.count(node.name)) continue;
+      if (fused.count(node.name)) {
+        plan_.kept_fp32.erase(node.name);
+        plan_.fused_activations[node.name] = fused.at(node.name);
+        continue;
+      }
+      if (plan_.kept_fp32.count(node.name)) continue;
       if (kDataMovementOps.count(node.op_type) && node.domain.empty()) continue;
       if (node.op_type == "MaxPool" || node.op_type == "Resize") {
         keep(node, "its output feeds no quantized op");

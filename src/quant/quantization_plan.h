@@ -55,6 +55,9 @@ struct QuantizationPlan {
   std::set<std::string> quantized_nodes;
   // Compute nodes left in FP32, by name, with the reason.
   std::map<std::string, std::string> kept_fp32;
+  // Element-wise activations of a quantized op (node name -> the op's name): FP32 in the QDQ file,
+  // fused into the op's int8 kernel by runtimes, so neither quantized nor an FP32 island.
+  std::map<std::string, std::string> fused_activations;
 
   // Index into `quantizers` of the quantizer of `value`, or -1.
   int quantizer_of(const std::string& value) const;

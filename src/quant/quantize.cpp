@@ -146,6 +146,8 @@ Model quantize_model(Model model, const CalibrationData& data, const QuantizeOpt
   }
 
   for (const std::string& name : plan.quantized_nodes) report.quantized_nodes.push_back(describe_node(model.graph, name));
+  for (const auto& [name, op] : plan.fused_activations)
+    report.fused_activations.push_back(describe_node(model.graph, name));
   for (const auto& [name, reason] : plan.kept_fp32) report.fp32_nodes.push_back({describe_node(model.graph, name), reason});
   write_qdq(model, plan, parameters, corrected_biases);
   return model;

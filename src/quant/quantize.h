@@ -56,6 +56,7 @@ struct QuantizeOptions {
 struct QuantizeSummary {
   std::vector<std::string> quantized_nodes;                      // "name (OpType)"
   std::vector<std::pair<std::string, std::string>> fp32_nodes;  // "name (OpType)", reason
+  std::vector<std::string> fused_activations;                    // "name (OpType)": fused at run time
   std::vector<std::string> notes;                                // opset upgrade, bias correction...
   size_t calibration_samples = 0;
 };

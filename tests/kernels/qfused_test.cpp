@@ -517,6 +517,9 @@ const std::vector<std::vector<PostOp>>& post_op_chains() {
       {{PostOpKind::kSum}},
       {{PostOpKind::kSum}, {PostOpKind::kRelu}},
       {{PostOpKind::kRelu}, {PostOpKind::kSum}},
+      // A trailing affine (PP-LCNet's learnable affine after the activation) merges with the
+      // quantizing step of a quantized output.
+      {{PostOpKind::kHardSwish}, {PostOpKind::kLinear, 0.5f, 0.25f}},
   };
   return chains;
 }
@@ -614,7 +617,9 @@ TEST(QFusedDnnlTest, MatMulSweep) {
 // including the final quantizing linear step) are declined at creation, saying why.
 TEST(QFusedDnnlTest, ConflictingEltwiseChainsDecline) {
   QuantizationSpec spec;
-  spec.post_ops = {{PostOpKind::kLinear, 0.5f, 0.25f}};
+  // Not trailing: the affine cannot merge with the quantizing linear step, and 2.6 would give the
+  // second linear the first one's parameters.
+  spec.post_ops = {{PostOpKind::kLinear, 0.5f, 0.25f}, {PostOpKind::kRelu}};
   const QCase test = make_conv_case(ConvSpec{}, spec);
   std::map<std::string, const Tensor*> constants;
   for (size_t index : test.constant_inputs) constants[test.node.inputs[index]] = &test.inputs[index];

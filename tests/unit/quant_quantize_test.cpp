@@ -97,7 +97,7 @@ TEST(QuantPlan, QuantizesWeightedOpsAndResidualAdd) {
   EXPECT_EQ(plan.quantizers.size(), 3u);
   ASSERT_TRUE(plan.quantized_edges.count("a"));
   EXPECT_EQ(plan.quantized_edges.at("a").size(), 2u);
-  EXPECT_TRUE(plan.kept_fp32.count("relu"));
+  EXPECT_EQ(plan.fused_activations.at("relu"), "conv1");  // fused into conv1 by runtimes, not an FP32 island
 }
 
 TEST(QuantPlan, AddWithAnFp32ReaderStaysFp32) {

@@ -144,6 +144,10 @@ class QuantizeCommand : public Command {
               << "calibration samples: " << summary.calibration_samples << " from " << data_dir_ << "\n"
               << "nodes quantized: " << summary.quantized_nodes.size() << " (" << op_type_counts(summary.quantized_nodes)
               << ")\n";
+    if (!summary.fused_activations.empty()) {
+      std::cout << "activations fused into quantized ops: " << summary.fused_activations.size() << " ("
+                << op_type_counts(summary.fused_activations) << ")\n";
+    }
     std::map<std::string, std::vector<std::string>> by_reason;
     for (const auto& [node, reason] : summary.fp32_nodes) by_reason[reason].push_back(node);
     std::cout << "nodes kept in FP32: " << summary.fp32_nodes.size() << "\n";
