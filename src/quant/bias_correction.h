@@ -7,11 +7,13 @@
 // that run and the border effects of padding.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "ir/graph.h"
+#include "quant/calibration.h"
 #include "quant/quantization_plan.h"
 #include "quant/range_math.h"
 
@@ -32,6 +34,19 @@ struct BiasCorrectionResult {
 BiasCorrectionResult fast_bias_correction(const Graph& graph, const QuantizationPlan& plan,
                                           const std::vector<QuantizationParameters>& activation_parameters,
                                           const std::map<std::string, std::vector<double>>& input_channel_means);
+
+// BiasCorrection (POT's slower, more exact algorithm): layer by layer in graph order, runs the
+// quantized model (with the corrections so far) on `data`, measures the layer's per-channel output
+// mean, and moves its bias by mean(FP32 output) - mean(INT8 output), so that later layers see the
+// corrected earlier ones. One model run per sample per layer. `initial_biases` (e.g.
+// FastBiasCorrection's) replace the FP32 biases to start from. Returns the corrected float biases by
+// node name; `progress` (optional) is called after each layer.
+using BiasCorrectionProgress = std::function<void(size_t done, size_t total)>;
+std::map<std::string, std::vector<float>> bias_correction(const Model& fp32_model, const QuantizationPlan& plan,
+                                                          const std::vector<QuantizationParameters>& activation_parameters,
+                                                          std::map<std::string, std::vector<float>> initial_biases,
+                                                          const CalibrationData& data, const CalibrationOptions& options,
+                                                          const BiasCorrectionProgress& progress = {});
 
 // The channel axis of a weighted op's activation input: 1 for convolutions, the last for matrices.
 int64_t activation_channel_axis(WeightedOpKind kind);

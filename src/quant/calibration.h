@@ -2,6 +2,7 @@
 // statistics of the values to be quantized.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -37,6 +38,12 @@ class CalibrationData {
   // Full paths of the selected files, sorted.
   const std::vector<std::string>& files() const { return files_; }
   size_t size() const { return files_.size(); }
+  // The same data limited to its first `count` samples (at least 1).
+  CalibrationData first(size_t count) const {
+    CalibrationData subset = *this;
+    subset.files_.resize(std::clamp<size_t>(count, 1, files_.size()));
+    return subset;
+  }
 
   // Loads sample `index` as a value for the model input `input`. Throws Error naming the file when
   // it cannot be read, contains NaN or Inf, or does not match the input's type, rank or known

@@ -1,6 +1,7 @@
 #include "quant/quantize.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "octet/status.h"
 #include "onnx/opset_upgrade.h"
@@ -143,6 +144,16 @@ Model quantize_model(Model model, const CalibrationData& data, const QuantizeOpt
                                   correction.skipped.size(), " skipped"));
     for (const std::string& line : correction.skipped) report.notes.push_back("  bias kept: " + line);
     corrected_biases = std::move(correction.biases);
+  }
+
+  if (options.bias_correction) {
+    const CalibrationData subset =
+        data.first(static_cast<size_t>(std::ceil(options.bias_correction_fraction * static_cast<double>(data.size()))));
+    calibration_options.progress = {};
+    corrected_biases = bias_correction(model, plan, parameters, std::move(corrected_biases), subset, calibration_options,
+                                       progress_for("bias correction (layers)"));
+    report.notes.push_back(concat("BiasCorrection: ", corrected_biases.size(), " biases, layer by layer on ",
+                                  subset.size(), " samples"));
   }
 
   for (const std::string& name : plan.quantized_nodes) report.quantized_nodes.push_back(describe_node(model.graph, name));

@@ -42,6 +42,9 @@ struct QuantizeOptions {
   std::optional<RangeEstimator> activation_estimator;
   double outlier_probability = 1e-4;  // for the quantile estimator
   bool fast_bias_correction = true;
+  // BiasCorrection (bias_correction.h) on the first bias_correction_fraction of the samples.
+  bool bias_correction = false;
+  double bias_correction_fraction = 0.2;
   // ActivationChannelAlignment before the ranges (a statistics pass of its own).
   bool channel_alignment = false;
   // "transformer": SmoothQuant on MatMul inputs before the ranges (NNCF's model_type).

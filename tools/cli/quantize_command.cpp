@@ -93,6 +93,8 @@ class QuantizeCommand : public Command {
     app_->add_option("--range-estimator", estimator_,
                      "Activation range estimator: min_max, mean_min_max, performance, quantile, mse");
     app_->add_flag("--no-bias-correction", no_bias_correction_, "Skip FastBiasCorrection");
+    app_->add_flag("--bias-correction", bias_correction_,
+                   "Also run BiasCorrection (slower, measures each layer's output mean through the INT8 model)");
     app_->add_flag("--channel-alignment", channel_alignment_, "Run ActivationChannelAlignment first (POT)");
     app_->add_option("--model-type", model_type_, "transformer: SmoothQuant for MatMul inputs (NNCF)");
     app_->add_option("--threads", threads_, "Threads (default: all cores)")->check(positive_integer());
@@ -119,6 +121,7 @@ class QuantizeCommand : public Command {
     options.ignored.insert(ignored_.begin(), ignored_.end());
     if (no_bias_correction_) options.fast_bias_correction = false;
     if (channel_alignment_) options.channel_alignment = true;
+    if (bias_correction_) options.bias_correction = true;
     if (!model_type_.empty()) options.model_type = model_type_;
     options.threads = threads_;
     ProgressPrinter progress;
@@ -179,6 +182,7 @@ class QuantizeCommand : public Command {
   std::string estimator_;
   bool no_bias_correction_ = false;
   bool channel_alignment_ = false;
+  bool bias_correction_ = false;
   std::string model_type_;
   int threads_ = 0;
 };
