@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job (README): on a fresh Debian 12 machine, set up, fetch and export the reference
 # models, generate sample data, run the PP-OCR models on octet and ONNX Runtime and compare their
-# outputs, then benchmark all five reference models side by side (FP32, 2 threads).
-# Quantization (octet quantize) joins this job as it lands.
+# outputs, benchmark all five reference models side by side (FP32, 2 threads), quantize them
+# (DefaultQuantization, scripts/quantize_models.sh: accuracy FP32 vs INT8 on the PP-OCR models), and
+# benchmark INT8 against ONNX Runtime FP32 and ONNX Runtime on octet's INT8 files.
 #
 #   scripts/main_job.sh [--time SEC]     (seconds per benchmark run, default 5)
 set -euo pipefail
@@ -51,5 +52,11 @@ done
 
 step "speed: octet vs ONNX Runtime, FP32, 2 threads, ${seconds} s per model"
 bench/compare_fp32.sh --time "$seconds" --threads 2 2>/dev/null
+
+step "quantize: DefaultQuantization of the five models, 300 calibration samples; PP-OCR accuracy FP32 vs INT8"
+scripts/quantize_models.sh
+
+step "speed: octet INT8 vs ONNX Runtime FP32 and INT8, 2 threads, ${seconds} s per run"
+bench/compare_int8.sh --time "$seconds" --threads 2 2>/dev/null
 
 step "done in $((SECONDS - start)) s"
