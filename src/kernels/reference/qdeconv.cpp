@@ -4,17 +4,16 @@
 // The int32 accumulator is computed directly as the transposed convolution's scatter: every input
 // element (minus x_zero_point) times every weight of its input channel is added to the output
 // position it reaches, y = x * stride - pad_begin + k * dilation. Integer sums are exact, so the
-// order does not matter. Then the contract's float steps, in its order, as qfused.cpp applies them
-// to QFusedConv: bias, per-channel multiplier, post-ops (sum dequantizes the residual), and the
-// final quantization through quantize_math.h.
-#include <algorithm>
+// order does not matter. Then the contract's float steps of quantized_epilogue_reference.h, the
+// same as for QFusedConv: bias, per-channel multiplier, post-ops (sum dequantizes the residual),
+// and the final quantization through quantize_math.h.
 #include <array>
 #include <vector>
 
 #include "kernels/post_ops.h"
 #include "kernels/quantized_ops.h"
 #include "kernels/reference/kernel_util.h"
-#include "kernels/reference/quantize_math.h"
+#include "kernels/reference/quantized_epilogue_reference.h"
 #include "kernels/reference/reference_kernels.h"
 
 namespace octet {
@@ -22,21 +21,6 @@ namespace {
 
 constexpr int64_t kMaxSpatialRank = 3;
 using Spatial = std::array<int64_t, kMaxSpatialRank>;
-
-bool is_8bit(DataType dtype) { return dtype == DataType::kUint8 || dtype == DataType::kInt8; }
-
-float scalar_float(const Tensor& tensor, const std::string& name) {
-  check(tensor.element_count() == 1, name, " must be a scalar, got shape ", shape_to_string(tensor.shape()));
-  check(tensor.dtype() == DataType::kFloat, name, " must be float, got ", dtype_name(tensor.dtype()));
-  return tensor.data<float>()[0];
-}
-
-int32_t scalar_zero_point(const Tensor& tensor, DataType expected, const std::string& name) {
-  check(tensor.element_count() == 1, name, " must be a scalar, got shape ", shape_to_string(tensor.shape()));
-  check(tensor.dtype() == expected, name, " has type ", dtype_name(tensor.dtype()), ", expected ",
-        dtype_name(expected));
-  return static_cast<int32_t>(tensor.value_as_int64(0));
-}
 
 // One transposed convolution's sizes, spatial arrays padded in front to three entries (size 1,
 // stride 1, no padding) for 1-D and 2-D ones.
@@ -77,64 +61,13 @@ class QuantizedDeconvKernel : public Kernel {
     check(w.dtype() == DataType::kInt8, description_, ": W must be int8, got ", dtype_name(w.dtype()));
     const float x_scale = scalar_float(context.input(kQInputXScale), "x_scale");
     const Tensor* x_zero_point_tensor = context.optional_input(kQInputXZeroPoint);
-    const int32_t x_zero_point = x_zero_point_tensor ? scalar_zero_point(*x_zero_point_tensor, x.dtype(), "x_zero_point") : 0;
+    const int32_t x_zero_point =
+        x_zero_point_tensor ? scalar_zero_point(*x_zero_point_tensor, x.dtype(), "x_zero_point") : 0;
     const DeconvGeometry geometry = make_geometry(x.shape(), w.shape());
 
     const std::vector<int32_t> accumulators = accumulate(geometry, x, w, x_zero_point);
-    const int64_t channels = geometry.out_channels;
-    const int64_t inner = geometry.output_size();
-    const int64_t count = static_cast<int64_t>(accumulators.size());
-
-    // multiplier[c] = float(x_scale * w_scale[c]).
-    const Tensor& w_scale = context.input(kQInputWScale);
-    check(w_scale.dtype() == DataType::kFloat, description_, ": w_scale must be float");
-    check(w_scale.element_count() == 1 || w_scale.element_count() == channels, description_, ": w_scale ",
-          shape_to_string(w_scale.shape()), " must be a scalar or hold ", channels, " values");
-    std::vector<float> multipliers(static_cast<size_t>(channels));
-    for (int64_t c = 0; c < channels; ++c)
-      multipliers[c] = x_scale * w_scale.data<float>()[w_scale.element_count() == 1 ? 0 : c];
-    std::vector<float> bias(static_cast<size_t>(channels), 0.0f);
-    if (const Tensor* b = context.optional_input(kQInputBias)) {
-      check(b->dtype() == DataType::kInt32 && b->element_count() == channels, description_, ": bias B ",
-            shape_to_string(b->shape()), " must hold ", channels, " int32 values");
-      for (int64_t c = 0; c < channels; ++c) bias[c] = static_cast<float>(b->data<int32_t>()[c]);
-    }
-
-    // real = (float(acc) + float(B)) * multiplier, then the post-ops.
-    std::vector<float> real(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) {
-      const int64_t c = i / inner % channels;
-      real[i] = (static_cast<float>(accumulators[i]) + bias[c]) * multipliers[c];
-    }
-    for (const PostOp& post_op : post_ops_) {
-      if (post_op.kind == PostOpKind::kSum) {
-        add_residual(context, geometry.output_shape, real);
-      } else {
-        apply_post_op(post_op, real.data(), count);
-      }
-    }
-
-    const Tensor* y_scale = context.optional_input(kQInputYScale);
-    const Tensor* y_zero_point = context.optional_input(kQInputYZeroPoint);
-    if (!y_scale || !y_zero_point) {
-      float* y = context.allocate_uninitialized_output(0, DataType::kFloat, geometry.output_shape).data<float>();
-      std::copy(real.begin(), real.end(), y);
-      return;
-    }
-    const DataType y_type = y_zero_point->dtype();
-    check(is_8bit(y_type), description_, ": y_zero_point must be uint8 or int8, got ", dtype_name(y_type));
-    const float inverse_scale = 1.0f / scalar_float(*y_scale, "y_scale");
-    const int32_t y_zero = scalar_zero_point(*y_zero_point, y_type, "y_zero_point");
-    Tensor& y = context.allocate_uninitialized_output(0, y_type, geometry.output_shape);
-    const auto quantize = [&]<typename Quantized>() {
-      Quantized* values = y.data<Quantized>();
-      for (int64_t i = 0; i < count; ++i) values[i] = quantize_saturate<Quantized>(real[i] * inverse_scale, y_zero);
-    };
-    if (y_type == DataType::kUint8) {
-      quantize.template operator()<uint8_t>();
-    } else {
-      quantize.template operator()<int8_t>();
-    }
+    apply_quantized_epilogue_reference(context, description_, post_ops_, x_scale, accumulators.data(),
+                                       geometry.output_shape, {geometry.out_channels, geometry.output_size()});
   }
 
  private:
@@ -186,7 +119,8 @@ class QuantizedDeconvKernel : public Kernel {
     return geometry;
   }
 
-  // acc[n, m, y] = sum over (c, x, k) with y = x * stride - pad_begin + k * dilation of (X[n, c, x] - zp) * W[c, m', k].
+  // acc[n, m, y] = sum of (X[n, c, x] - zp) * W[c, m', k] over the (c, x, k) with
+  // y = x * stride - pad_begin + k * dilation.
   static std::vector<int32_t> accumulate(const DeconvGeometry& geometry, const Tensor& x, const Tensor& w,
                                          int32_t x_zero_point) {
     std::vector<int32_t> acc(static_cast<size_t>(geometry.batch * geometry.out_channels * geometry.output_size()), 0);
@@ -206,8 +140,8 @@ class QuantizedDeconvKernel : public Kernel {
           const Spatial source{position / (geometry.input[1] * geometry.input[2]),
                                position / geometry.input[2] % geometry.input[1], position % geometry.input[2]};
           for (int64_t k = 0; k < kernel_size; ++k) {
-            const Spatial tap{k / (geometry.kernel[1] * geometry.kernel[2]), k / geometry.kernel[2] % geometry.kernel[1],
-                              k % geometry.kernel[2]};
+            const Spatial tap{k / (geometry.kernel[1] * geometry.kernel[2]),
+                              k / geometry.kernel[2] % geometry.kernel[1], k % geometry.kernel[2]};
             int64_t target = 0;
             bool inside = true;
             for (int64_t d = 0; d < kMaxSpatialRank && inside; ++d) {
@@ -227,24 +161,6 @@ class QuantizedDeconvKernel : public Kernel {
       }
     }
     return acc;
-  }
-
-  // real += (float(Sum) - sum_zero_point) * sum_scale for an 8-bit Sum, real += Sum for a float one.
-  void add_residual(const KernelContext& context, const Shape& shape, std::vector<float>& real) const {
-    const Tensor& sum = context.input(kQInputSum);
-    check(sum.shape() == shape, description_, ": Sum input shape ", shape_to_string(sum.shape()),
-          " differs from the output shape ", shape_to_string(shape));
-    const int64_t count = sum.element_count();
-    if (sum.dtype() == DataType::kFloat) {
-      const float* values = sum.data<float>();
-      for (int64_t i = 0; i < count; ++i) real[i] += values[i];
-      return;
-    }
-    check(is_8bit(sum.dtype()), description_, ": Sum must be uint8, int8 or float, got ", dtype_name(sum.dtype()));
-    const float scale = scalar_float(context.input(kQInputSumScale), "sum_scale");
-    const float zero_point =
-        static_cast<float>(scalar_zero_point(context.input(kQInputSumZeroPoint), sum.dtype(), "sum_zero_point"));
-    for (int64_t i = 0; i < count; ++i) real[i] += (static_cast<float>(sum.value_as_int64(i)) - zero_point) * scale;
   }
 
   std::vector<PostOp> post_ops_;
