@@ -174,6 +174,16 @@ for command in "" inspect run verify bench; do
 done
 
 rm -rf out
+# octet quantize: bad options name the option, entry or key; nothing is written to out/.
+mkdir -p calibration && cp data/good.npy calibration/0001.npy
+echo '{"presett": "mixed"}' >misspelled.json
+expect_error "quantize unknown preset" "--preset;fast" "$octet" quantize $relu -o out/q.onnx --data calibration --preset fast
+expect_error "quantize ignored entry matching nothing" "NoSuchNode" "$octet" quantize $relu -o out/q.onnx --data calibration --ignore NoSuchNode
+expect_error "quantize misspelled config key" "misspelled.json;presett" "$octet" quantize $relu -o out/q.onnx --data calibration --config misspelled.json
+expect_error "quantize output not .onnx" "--output;q.txt" "$octet" quantize $relu -o out/q.txt --data calibration
+expect_error "quantize missing calibration folder" "nowhere" "$octet" quantize $relu -o out/q.onnx --data nowhere
+expect_error "quantize unknown range estimator" "--range-estimator;kl" "$octet" quantize $relu -o out/q.onnx --data calibration --range-estimator kl
+
 run_success "run single input" "$octet" run $relu --input x=data/good.npy --output-dir out
 python_check "
 import sys, numpy as np
