@@ -19,6 +19,7 @@
 
 #include "core/layout.h"
 #include "kernel_test_util.h"
+#include "quantized_test_util.h"
 #include "kernels/post_ops.h"
 #include "kernels/quantized_ops.h"
 
@@ -31,45 +32,6 @@ constexpr double kTieWindow = 1e-3;
 // Float outputs: the same float steps, but oneDNN may fuse multiply-adds and evaluate sigmoid with
 // its own polynomial; a few ulps of values of magnitude ~10.
 constexpr double kFloatTolerance = 1e-4;
-
-int32_t type_min(DataType dtype) { return dtype == DataType::kUint8 ? 0 : -128; }
-int32_t type_max(DataType dtype) { return dtype == DataType::kUint8 ? 255 : 127; }
-
-Tensor random_8bit(DataType dtype, const Shape& shape, uint32_t seed) {
-  Tensor tensor(dtype, shape);
-  std::mt19937 generator(seed);
-  std::uniform_int_distribution<int> distribution(type_min(dtype), type_max(dtype));
-  for (int64_t i = 0; i < tensor.element_count(); ++i) {
-    const int value = distribution(generator);
-    if (dtype == DataType::kUint8) {
-      tensor.data<uint8_t>()[i] = static_cast<uint8_t>(value);
-    } else {
-      tensor.data<int8_t>()[i] = static_cast<int8_t>(value);
-    }
-  }
-  return tensor;
-}
-
-Tensor zero_point_scalar(DataType dtype, int32_t value) {
-  Tensor tensor(dtype, {});
-  if (dtype == DataType::kUint8) {
-    tensor.data<uint8_t>()[0] = static_cast<uint8_t>(value);
-  } else {
-    tensor.data<int8_t>()[0] = static_cast<int8_t>(value);
-  }
-  return tensor;
-}
-
-std::string post_ops_string(const std::vector<PostOp>& post_ops) {
-  std::string result;
-  for (const auto& post_op : post_ops) {
-    result += post_op_name(post_op.kind);
-    if (post_op.kind == PostOpKind::kClip || post_op.kind == PostOpKind::kLinear)
-      result += concat("(", post_op.alpha, ",", post_op.beta, ")");
-    result += " ";
-  }
-  return result.empty() ? "none" : result;
-}
 
 // Transposed-convolution geometry (2-D unless spatial_rank says otherwise).
 struct DeconvSpec {
@@ -218,15 +180,6 @@ QCase make_case(const DeconvSpec& deconv, const QuantizationSpec& spec) {
                                 ? std::string()
                                 : concat(", y_scale ", test.inputs[kQInputYScale].data<float>()[0]));
   return test;
-}
-
-// Guards against tests that cannot fail: a result must take many distinct values.
-void expect_spread(const Tensor& y, const std::string& context) {
-  std::vector<double> values;
-  for (int64_t i = 0; i < y.element_count(); ++i) values.push_back(y.value_as_double(i));
-  std::sort(values.begin(), values.end());
-  const int64_t distinct = std::unique(values.begin(), values.end()) - values.begin();
-  EXPECT_GE(distinct, std::min<int64_t>(20, y.element_count() / 4)) << context << ": degenerate result";
 }
 
 // ---------------------------------------------------------------------------------------------

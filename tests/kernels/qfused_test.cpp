@@ -22,6 +22,7 @@
 
 #include "core/layout.h"
 #include "kernel_test_util.h"
+#include "quantized_test_util.h"
 #include "kernels/post_ops.h"
 #include "kernels/quantized_ops.h"
 #include "kernels/reference/quantize_math.h"
@@ -35,37 +36,6 @@ constexpr double kTieWindow = 1e-3;
 // Float outputs (no y_scale): oneDNN computes the same float steps but may fuse multiply-adds and
 // evaluate post-ops (hard-swish, clip) in another order, a few ulps of values of magnitude ~10.
 constexpr double kFloatTolerance = 1e-4;
-
-bool is_8bit(DataType dtype) { return dtype == DataType::kUint8 || dtype == DataType::kInt8; }
-
-int32_t type_min(DataType dtype) { return dtype == DataType::kUint8 ? 0 : -128; }
-int32_t type_max(DataType dtype) { return dtype == DataType::kUint8 ? 255 : 127; }
-
-// A random 8-bit tensor over the whole range of its type.
-Tensor random_8bit(DataType dtype, const Shape& shape, uint32_t seed) {
-  Tensor tensor(dtype, shape);
-  std::mt19937 generator(seed);
-  std::uniform_int_distribution<int> distribution(type_min(dtype), type_max(dtype));
-  for (int64_t i = 0; i < tensor.element_count(); ++i) {
-    const int value = distribution(generator);
-    if (dtype == DataType::kUint8) {
-      tensor.data<uint8_t>()[i] = static_cast<uint8_t>(value);
-    } else {
-      tensor.data<int8_t>()[i] = static_cast<int8_t>(value);
-    }
-  }
-  return tensor;
-}
-
-Tensor zero_point_scalar(DataType dtype, int32_t value) {
-  Tensor tensor(dtype, {});
-  if (dtype == DataType::kUint8) {
-    tensor.data<uint8_t>()[0] = static_cast<uint8_t>(value);
-  } else {
-    tensor.data<int8_t>()[0] = static_cast<int8_t>(value);
-  }
-  return tensor;
-}
 
 // A QFusedConv / QFusedMatMul node with its inputs (empty tensors for omitted ones) and a
 // description naming everything needed to reproduce it.
@@ -95,17 +65,6 @@ struct QCase {
     return copy;
   }
 };
-
-std::string post_ops_string(const std::vector<PostOp>& post_ops) {
-  std::string result;
-  for (const auto& post_op : post_ops) {
-    result += post_op_name(post_op.kind);
-    if (post_op.kind == PostOpKind::kClip || post_op.kind == PostOpKind::kLinear)
-      result += concat("(", post_op.alpha, ",", post_op.beta, ")");
-    result += " ";
-  }
-  return result.empty() ? "none" : result;
-}
 
 // What the tests vary: types, zero points, bias, post-ops, residual, output.
 struct QuantizationSpec {
@@ -349,15 +308,6 @@ void expect_naive_match(const QCase& test, const Tensor& y, int64_t index, doubl
   if (++mismatches <= 10)
     ADD_FAILURE() << test.description << ": element " << index << " is " << actual << ", naive " << naive
                   << " (scaled " << scaled << ")";
-}
-
-// Guards against tests that cannot fail: a result must take many distinct values.
-void expect_spread(const Tensor& y, const std::string& context) {
-  std::vector<double> values;
-  for (int64_t i = 0; i < y.element_count(); ++i) values.push_back(y.value_as_double(i));
-  std::sort(values.begin(), values.end());
-  const int64_t distinct = std::unique(values.begin(), values.end()) - values.begin();
-  EXPECT_GE(distinct, std::min<int64_t>(20, y.element_count() / 4)) << context << ": degenerate result";
 }
 
 // Naive 2-D QFusedConv in double.
