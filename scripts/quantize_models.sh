@@ -10,8 +10,11 @@
 # Settings per model: rec uses --preset mixed --range-estimator quantile (its hard-swish and affine
 # activations are far from symmetric: the performance preset costs it ~2 points of character
 # accuracy, mixed + quantile ~0.1, see bench/RESULTS.md); the others use the defaults.
-# Writes DIR/<name>.onnx (default out/int8) and DIR/<name>.summary.txt, and prints one line per
-# PP-OCR model: metric FP32, INT8, drop.
+# Where DefaultQuantization misses the 0.5-point budget on a PP-OCR model, AccuracyAwareQuantization
+# (--max-drop 0.005) takes over, ranking on a third set (data/ocr/<name>_validation, seed 103) so
+# that the reported drop is measured on data neither step saw.
+# Writes DIR/<name>.onnx (default out/int8), DIR/<name>.summary.txt, DIR/accuracy.tsv (name, metric,
+# samples, FP32, INT8, method) and prints one line per PP-OCR model: metric FP32, INT8, drop.
 # Environment: OCTET (default build/bin/octet), PYTHON (default /usr/bin/python3).
 set -euo pipefail
 
@@ -30,7 +33,7 @@ while (($# > 0)); do
     --eval) evaluation="$2"; shift 2 ;;
     --models) selected="$2"; shift 2 ;;
     --out) out_dir="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "quantize_models: error: unknown argument $1 (see --help)" >&2; exit 1 ;;
   esac
 done
@@ -82,12 +85,15 @@ declare -A eval_args=(
   [cls]="--metric top1 --classes 0,180"
 )
 
+budget=0.005  # the main job's accuracy budget: 0.5 points absolute
+
 metric_value() {  # metric_value MODEL DATASET ARGS...
   local model=$1 dataset=$2
   shift 2
   "$octet" eval "$model" --dataset "$dataset" "$@" | awk '/^[a-z0-9-]+: [0-9.]+$/ && $1 != "dataset:" {v = $2} END {print v}'
 }
 
+: >"$out_dir/accuracy.tsv"
 for name in ${selected//,/ }; do
   model=${model_of[$name]:?unknown model $name}
   [[ -f $model ]] || { echo "quantize_models: $model missing, skipped"; continue; }
@@ -108,6 +114,22 @@ for name in ${selected//,/ }; do
     fp32=$(metric_value "$model" "data/ocr/${name}_eval" ${eval_args[$name]})
     # shellcheck disable=SC2086
     int8=$(metric_value "$out_dir/$name.onnx" "data/ocr/${name}_eval" ${eval_args[$name]})
+    method="DefaultQuantization ${quantize_args[$name]:-(defaults)}"
+    if awk -v a="$fp32" -v b="$int8" -v d="$budget" 'BEGIN {exit !(a - b > d)}'; then
+      echo "$name: DefaultQuantization misses the budget ($fp32 -> $int8); AccuracyAwareQuantization, --max-drop $budget"
+      format=npy
+      [[ $name == det ]] && format=png
+      make_set "$name" validation "$evaluation" 103 "$format"
+      # shellcheck disable=SC2086
+      "$octet" quantize "$model" -o "$out_dir/$name.onnx" --data "$data" --subset "$calibration" ${quantize_args[$name]} \
+        --algorithm accuracy-aware --eval-dataset "data/ocr/${name}_validation" ${eval_args[$name]} \
+        --max-drop "$budget" --report "$out_dir/$name.accuracy-aware.json" >"$out_dir/$name.summary.txt"
+      # shellcheck disable=SC2086
+      int8=$(metric_value "$out_dir/$name.onnx" "data/ocr/${name}_eval" ${eval_args[$name]})
+      method="AccuracyAwareQuantization (max drop $budget)"
+    fi
+    metric=$(awk '{for (i = 1; i < NF; i++) if ($i == "--metric") print $(i + 1)}' <<<"${eval_args[$name]}")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$metric" "$evaluation" "$fp32" "$int8" "$method" >>"$out_dir/accuracy.tsv"
     awk -v n="$name" -v a="$fp32" -v b="$int8" -v c="$evaluation" \
       'BEGIN {printf "%-13s accuracy on %d evaluation samples: FP32 %.4f, INT8 %.4f, drop %.2f points\n", n, c, a, b, (a - b) * 100}'
   fi
