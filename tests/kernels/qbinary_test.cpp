@@ -131,7 +131,9 @@ void expect_identical(const Tensor& actual, const Tensor& expected, const std::s
 
 // Runs the call through the reference and the dnnl kernel (plain inputs, and with every 4-D input
 // converted to channels-last) and expects identical outputs.
-void check_binary(const std::string& operation, bool relu, const BinaryCall& call, const std::string& context) {
+// `expected_channels_last_detail`, when given, is the dnnl kernel's detail() for the channels-last run.
+void check_binary(const std::string& operation, bool relu, const BinaryCall& call, const std::string& context,
+                  const char* expected_channels_last_detail = nullptr) {
   const std::vector<const Tensor*> inputs = call.inputs();
   Node node = binary_node(operation, relu, inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i)
@@ -139,7 +141,7 @@ void check_binary(const std::string& operation, bool relu, const BinaryCall& cal
   const std::vector<Tensor> expected = run_node(node, inputs, 1);
   std::string detail;
   const std::vector<Tensor> actual = run_node(node, inputs, 1, {}, 2, "dnnl", &detail);
-  EXPECT_EQ(detail, "row loop") << context;
+  EXPECT_EQ(detail.rfind("row loop", 0), 0u) << context << " ran " << detail;
   expect_identical(actual[0], expected[0], context + ", plain");
 
   ThreadPool pool(1);
@@ -157,6 +159,7 @@ void check_binary(const std::string& operation, bool relu, const BinaryCall& cal
   const Tensor plain = channels_last[0].layout() == Layout::kChannelsLast ? to_plain(channels_last[0], pool)
                                                                           : channels_last[0].clone();
   expect_identical(plain, expected[0], context + ", channels-last (" + detail + ")");
+  if (expected_channels_last_detail) EXPECT_EQ(detail, expected_channels_last_detail) << context;
 }
 
 struct ShapePair {
@@ -173,7 +176,12 @@ TEST(QBinaryKernelTest, DnnlMatchesReferenceOnBroadcastAndTypeSweep) {
       {{2, 3, 5, 33}, {33}},             // a row, broadcast over the leading axes
       {{2, 1, 6, 1}, {1, 4, 1, 7}},      // both sides broadcast
       {{3, 1029}, {3, 1029}},            // rank 2, a block tail
-      {{1, 24, 40, 40}, {1, 24, 40, 40}},  // large enough for two threads
+      {{1, 24, 40, 40}, {1, 24, 40, 40}},
+      {{1, 32, 64, 80}, {1, 32, 64, 80}},  // large enough for two threads
+      {{1, 40, 3, 96}, {1, 40, 1, 1}},     // SE block of the PP-OCR classifier: short channels-last rows
+      {{2, 7, 9, 151}, {2, 7, 1, 1}},      // short rows in runs across a batch, with a run tail
+      {{1, 9, 1, 1}, {1, 9, 20, 31}},      // the repeated row on the left
+      {{1, 600, 3, 4}, {1, 600, 1, 1}},    // rows too long for runs
   };
   const std::vector<OperandType> types = {
       {DataType::kFloat},
@@ -201,6 +209,21 @@ TEST(QBinaryKernelTest, DnnlMatchesReferenceOnBroadcastAndTypeSweep) {
                             shape_to_string(pair.b), " ", describe(b_type), ", Y ", describe(y_type)));
       }
     }
+  }
+}
+
+// An SE block's channel vector in channels-last layout takes the run path (several short rows per
+// block), chunked over two threads, and stays bit-identical to the reference.
+TEST(QBinaryKernelTest, ShortChannelsLastRowsRunTogether) {
+  const OperandType activation{DataType::kInt8, 0, 0.017f};
+  const OperandType gate{DataType::kUint8, 0, 0.0039f};
+  const OperandType output{DataType::kInt8, 0, 0.021f};
+  uint32_t seed = 500;
+  for (const ShapePair& pair : std::vector<ShapePair>{
+           {{1, 8, 12, 96}, {1, 8, 1, 1}}, {{1, 200, 2, 96}, {1, 200, 1, 1}}, {{2, 24, 64, 64}, {2, 24, 1, 1}}}) {
+    const BinaryCall call = make_call(pair.a, activation, pair.b, gate, output, seed++);
+    check_binary("Mul", false, call, concat("SE Mul A ", shape_to_string(pair.a), " B ", shape_to_string(pair.b)),
+                 "row loop, short rows in runs");
   }
 }
 
@@ -284,25 +307,36 @@ TEST(QPoolKernelTest, DnnlMatchesReferenceWithinOneStepOnTies) {
       const std::string context =
           concat(operation, " X ", describe(x_type), ", Y ", describe(y_type));
       const std::vector<Tensor> expected = run_node(node, inputs, 1);
-      std::string detail;
-      const std::vector<Tensor> actual = run_node(node, inputs, 1, {}, 2, "dnnl", &detail);
       ThreadPool pool(1);
-      const Tensor plain = actual[0].layout() == Layout::kChannelsLast ? to_plain(actual[0], pool) : actual[0].clone();
-      ASSERT_EQ(plain.dtype(), expected[0].dtype()) << context;
-      ASSERT_EQ(plain.shape(), expected[0].shape()) << context;
-      // The float pool sums in its own order (oneDNN vectorizes the window sum): float outputs
-      // agree to a few ulps of values below 3, quantized ones by at most one step at ties.
-      int64_t one_step = 0;
-      for (int64_t i = 0; i < plain.element_count(); ++i) {
-        const double difference = std::fabs(plain.value_as_double(i) - expected[0].value_as_double(i));
-        if (!y_quantized) {
-          ASSERT_LE(difference, 1e-6) << context << " (" << detail << ") element " << i;
-        } else {
-          ASSERT_LE(difference, 1.0) << context << " (" << detail << ") element " << i;
-          one_step += difference > 0;
+      const Tensor x_channels_last = to_channels_last(x, pool);
+      for (const bool channels_last : {false, true}) {
+        std::vector<const Tensor*> dnnl_inputs = inputs;
+        if (channels_last) dnnl_inputs[kQPoolX] = &x_channels_last;
+        std::string detail;
+        const std::vector<Tensor> actual = run_node(node, dnnl_inputs, 1, {}, 2, "dnnl", &detail);
+        const std::string layout_context = concat(context, channels_last ? " [channels-last]" : " [plain]");
+        if (operation == "GlobalAveragePool" && x_quantized)
+          EXPECT_EQ(detail, "integer sums of the 8-bit input") << layout_context;
+        const Tensor plain =
+            actual[0].layout() == Layout::kChannelsLast ? to_plain(actual[0], pool) : actual[0].clone();
+        ASSERT_EQ(plain.dtype(), expected[0].dtype()) << layout_context;
+        ASSERT_EQ(plain.shape(), expected[0].shape()) << layout_context;
+        // The float pool sums in its own order (oneDNN vectorizes the window sum; the 8-bit global
+        // average sums integers exactly): float outputs agree to a few ulps of values below 3,
+        // quantized ones by at most one step at ties.
+        int64_t one_step = 0;
+        for (int64_t i = 0; i < plain.element_count(); ++i) {
+          const double difference = std::fabs(plain.value_as_double(i) - expected[0].value_as_double(i));
+          if (!y_quantized) {
+            ASSERT_LE(difference, 1e-6) << layout_context << " (" << detail << ") element " << i;
+          } else {
+            ASSERT_LE(difference, 1.0) << layout_context << " (" << detail << ") element " << i;
+            one_step += difference > 0;
+          }
         }
+        EXPECT_LE(one_step, plain.element_count() / 50)
+            << layout_context << ": " << one_step << " one-step differences";
       }
-      EXPECT_LE(one_step, plain.element_count() / 50) << context << ": " << one_step << " one-step differences";
     }
   }
 }

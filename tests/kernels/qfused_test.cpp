@@ -150,10 +150,15 @@ struct ConvSpec {
   int spatial_rank = 2;
   int64_t batch = 1, in_channels = 8, out_channels = 8, group = 1, kernel = 3, stride = 1, pad = 1, dilation = 1;
   int64_t size = 9;
+  int64_t last_size = 0;    // the last spatial axis's size; 0: size + spatial_rank - 1 (non-square)
+  int64_t last_stride = 0;  // the last spatial axis's stride; 0: stride
 
+  int64_t axis_size(int axis) const { return axis == spatial_rank - 1 && last_size ? last_size : size + axis; }
+  int64_t axis_stride(int axis) const { return axis == spatial_rank - 1 && last_stride ? last_stride : stride; }
   std::string describe() const {
     return concat("conv ", spatial_rank, "-D batch ", batch, " ", in_channels, "->", out_channels, " group ", group,
-                  " kernel ", kernel, " stride ", stride, " pad ", pad, " dilation ", dilation, " size ", size);
+                  " kernel ", kernel, " stride ", stride, last_stride ? concat("x", last_stride) : "", " pad ", pad,
+                  " dilation ", dilation, " size ", size, last_size ? concat("x", last_size) : "");
   }
 };
 
@@ -163,18 +168,19 @@ QCase make_conv_case(const ConvSpec& conv, const QuantizationSpec& spec) {
   Shape x_shape{conv.batch, conv.in_channels};
   Shape w_shape{conv.out_channels, conv.in_channels / conv.group};
   Shape y_shape{conv.batch, conv.out_channels};
+  std::vector<int64_t> strides;
   for (int i = 0; i < conv.spatial_rank; ++i) {
-    const int64_t size = conv.size + i;  // non-square
+    const int64_t size = conv.axis_size(i);
     x_shape.push_back(size);
     w_shape.push_back(conv.kernel);
+    strides.push_back(conv.axis_stride(i));
     const int64_t extent = (conv.kernel - 1) * conv.dilation + 1;
-    y_shape.push_back((size + 2 * conv.pad - extent) / conv.stride + 1);
+    y_shape.push_back((size + 2 * conv.pad - extent) / strides.back() + 1);
   }
   test.inputs[kQInputX] = random_8bit(spec.x_type, x_shape, spec.seed);
   test.inputs[kQInputW] = random_8bit(DataType::kInt8, w_shape, spec.seed + 1);
   test.node = make_node(kQuantizedFusedConv, kQInputCount, 1,
-                        {int_attribute("group", conv.group),
-                         ints_attribute("strides", std::vector<int64_t>(conv.spatial_rank, conv.stride)),
+                        {int_attribute("group", conv.group), ints_attribute("strides", strides),
                          ints_attribute("dilations", std::vector<int64_t>(conv.spatial_rank, conv.dilation)),
                          ints_attribute("pads", std::vector<int64_t>(2 * conv.spatial_rank, conv.pad))});
   test.description = conv.describe();
@@ -332,8 +338,8 @@ void check_conv_against_naive(const ConvSpec& conv, const QuantizationSpec& spec
           for (int64_t c = 0; c < group_in; ++c)
             for (int64_t kh = 0; kh < conv.kernel; ++kh)
               for (int64_t kw = 0; kw < conv.kernel; ++kw) {
-                const int64_t ih = oh * conv.stride - conv.pad + kh * conv.dilation;
-                const int64_t iw = ow * conv.stride - conv.pad + kw * conv.dilation;
+                const int64_t ih = oh * conv.axis_stride(0) - conv.pad + kh * conv.dilation;
+                const int64_t iw = ow * conv.axis_stride(1) - conv.pad + kw * conv.dilation;
                 if (ih < 0 || ih >= height || iw < 0 || iw >= width) continue;
                 const double dequantized_x =
                     (x.value_as_double(((n * conv.in_channels + g * group_in + c) * height + ih) * width + iw) - x_zero) *
@@ -531,6 +537,126 @@ TEST(QFusedDnnlTest, ConvSweep) {
     }
   }
   for (const auto& [name, count] : implementations) std::cout << "  " << name << " x" << count << "\n";
+  std::cout << "  one-step differences at ties: " << tie_steps << "\n";
+}
+
+// Depthwise convolutions of s8 sources without zero point run on brdgmm_dw through the shifted
+// route (quantized_primitive.h: u8 = s8 + 128, explicit horizontal padding holding 128, output rows
+// grouped by the kernel rows inside the input, each group's bias lowered by 128 * the sum of those
+// rows of W[m]), exactly as the reference; a bias too large for that to stay exact in float keeps
+// the direct primitive.
+TEST(QFusedDnnlTest, DepthwiseS8SourceRunsShiftedToU8) {
+  // spatial rank, batch, in, out, group, kernel, stride, pad, dilation, size, last size, last stride
+  const std::vector<ConvSpec> geometries = {
+      {2, 1, 200, 200, 200, 5, 1, 2, 1, 2, 96},     // the PP-OCR classifier's short maps
+      {2, 1, 88, 88, 88, 5, 1, 2, 1, 3, 96},        // 88 channels: not a multiple of 16
+      {2, 2, 32, 32, 32, 5, 2, 2, 1, 6, 96, 1},     // vertical stride 2 (the classifier's 5x5 s(2,1))
+      {2, 1, 24, 24, 24, 3, 2, 1, 1, 12, 40, 1},    // 3x3 s(2,1)
+      {2, 1, 88, 88, 88, 5, 1, 2, 1, 40},           // an interior split into bands
+      {2, 2, 40, 40, 40, 5, 2, 2, 1, 45},           // two images, stride 2
+      {2, 1, 20, 20, 20, 3, 1, 0, 1, 16},           // no padding
+      {2, 1, 16, 16, 16, 3, 1, 1, 1, 1, 64},        // one row: a single window row inside
+  };
+  const std::vector<std::vector<PostOp>> chains = {{{PostOpKind::kHardSwish}},
+                                                   {{PostOpKind::kRelu}},
+                                                   {},
+                                                   {{PostOpKind::kHardSwish}, {PostOpKind::kLinear, 0.5f, 0.25f}}};
+  uint32_t seed = 4000;
+  int64_t tie_steps = 0;
+  for (size_t g = 0; g < geometries.size(); ++g) {
+    for (size_t c = 0; c < chains.size(); ++c) {
+      QuantizationSpec spec;
+      spec.x_type = DataType::kInt8;
+      spec.x_zero_point = 0;
+      spec.bias = (g + c) % 2 == 0;
+      spec.post_ops = chains[c];
+      spec.y_type = c == 2 ? DataType::kFloat : (c % 2 ? DataType::kUint8 : DataType::kInt8);
+      spec.y_zero_point = spec.y_type == DataType::kUint8 ? 0 : 3;
+      spec.seed = seed++;
+      const QCase test = make_conv_case(geometries[g], spec);
+      for (bool channels_last : {false, true}) {
+        const std::string detail = check_dnnl_against_reference(test, channels_last, tie_steps);
+        EXPECT_NE(detail.find("brdgmm_dw"), std::string::npos) << test.description << " ran " << detail;
+        EXPECT_NE(detail.find("shifted"), std::string::npos) << test.description << " ran " << detail;
+      }
+    }
+  }
+  // Dilated (brdgmm_dw has no dilation), narrow inputs (3 columns under a 5x5 window: the explicit
+  // horizontal padding would be 40% of the taps) and a bias whose lowered value would leave float's
+  // exact integers: the direct primitive runs.
+  {
+    QuantizationSpec narrow_spec;
+    narrow_spec.x_type = DataType::kInt8;
+    narrow_spec.post_ops = {{PostOpKind::kHardSwish}};
+    narrow_spec.y_type = DataType::kInt8;
+    narrow_spec.seed = seed++;
+    const QCase narrow = make_conv_case(ConvSpec{2, 1, 200, 200, 200, 5, 1, 2, 1, 20, 3}, narrow_spec);
+    const std::string detail = check_dnnl_against_reference(narrow, true, tie_steps);
+    EXPECT_EQ(detail.find("shifted"), std::string::npos) << detail;
+  }
+  {
+    QuantizationSpec dilated_spec;
+    dilated_spec.x_type = DataType::kInt8;
+    dilated_spec.post_ops = {{PostOpKind::kRelu}};
+    dilated_spec.seed = seed++;
+    const QCase dilated = make_conv_case(ConvSpec{2, 1, 16, 16, 16, 3, 1, 2, 2, 9}, dilated_spec);
+    const std::string detail = check_dnnl_against_reference(dilated, true, tie_steps);
+    EXPECT_EQ(detail.find("shifted"), std::string::npos) << detail;
+  }
+  QuantizationSpec spec;
+  spec.x_type = DataType::kInt8;
+  spec.post_ops = {{PostOpKind::kHardSwish}};
+  spec.y_type = DataType::kInt8;
+  spec.seed = seed++;
+  QCase test = make_conv_case(geometries[0], spec);
+  int32_t* bias = test.inputs[kQInputBias].data<int32_t>();
+  for (int64_t m = 0; m < test.inputs[kQInputBias].element_count(); ++m) bias[m] = (m % 2 ? 1 : -1) * (1 << 24);
+  const std::string detail = check_dnnl_against_reference(test, true, tie_steps);
+  EXPECT_EQ(detail.find("shifted"), std::string::npos) << detail;
+  std::cout << "  one-step differences at ties: " << tie_steps << "\n";
+}
+
+// Convolutions large enough for two threads run as row bands of single-threaded primitives on the
+// thread pool (quantized_primitive.cpp): every band reads its own source rows and padding, writes
+// its own output rows (and residual rows), and the result equals the reference's.
+TEST(QFusedDnnlTest, ConvRowBandsMatchReference) {
+  // spatial rank, batch, in, out, group, kernel, stride, pad, dilation, size
+  const std::vector<ConvSpec> geometries = {
+      {2, 1, 3, 32, 1, 7, 2, 3, 1, 64},       // a network's first convolution (plain source: reordered)
+      {2, 2, 32, 32, 1, 3, 1, 1, 1, 40},      // two images
+      {2, 1, 128, 64, 1, 1, 2, 0, 1, 56},     // strided 1x1 (ResNet's downsampling)
+      {2, 1, 48, 48, 1, 3, 2, 1, 1, 33},      // stride 2, odd size
+      {2, 1, 32, 32, 1, 3, 1, 0, 1, 41},      // no padding
+      {2, 1, 32, 32, 1, 3, 1, 2, 2, 36},      // dilated
+      {2, 1, 256, 256, 256, 5, 1, 2, 1, 40},  // depthwise, shifted s8 source in bands
+  };
+  const std::vector<TypeConfig> types = {
+      {DataType::kUint8, 0, DataType::kUint8, DataType::kUint8, 0},
+      {DataType::kInt8, 0, DataType::kFloat, DataType::kInt8, -3},
+      {DataType::kUint8, 128, DataType::kInt8, DataType::kFloat, 0},
+  };
+  const std::vector<std::vector<PostOp>> chains = {
+      {{PostOpKind::kSum}, {PostOpKind::kRelu}}, {{PostOpKind::kHardSwish}}, {{PostOpKind::kRelu}, {PostOpKind::kSum}}};
+  uint32_t seed = 5000;
+  int64_t tie_steps = 0;
+  for (size_t g = 0; g < geometries.size(); ++g) {
+    for (size_t t = 0; t < types.size(); ++t) {
+      QuantizationSpec spec;
+      spec.x_type = types[t].x_type;
+      spec.x_zero_point = types[t].x_zero_point;
+      spec.bias = (g + t) % 2 == 0;
+      spec.post_ops = chains[(g + t) % chains.size()];
+      spec.sum_type = types[t].sum_type;
+      spec.y_type = types[t].y_type;
+      spec.y_zero_point = types[t].y_zero_point;
+      spec.seed = seed++;
+      const QCase test = make_conv_case(geometries[g], spec);
+      for (bool channels_last : {false, true}) {
+        const std::string detail = check_dnnl_against_reference(test, channels_last, tie_steps);
+        EXPECT_NE(detail.find("of rows per image"), std::string::npos) << test.description << " ran " << detail;
+      }
+    }
+  }
   std::cout << "  one-step differences at ties: " << tie_steps << "\n";
 }
 

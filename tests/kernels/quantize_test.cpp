@@ -449,7 +449,8 @@ TEST(PerTensorQuantizeKernelTest, DequantizeMatchesReferenceExactly) {
 // 32-element steps, split over two threads at odd boundaries: every element exact.
 TEST(PerTensorQuantizeKernelTest, LongVectorsWithTailsMatchReferenceExactly) {
   uint32_t seed = 800;
-  for (const int64_t length : {int64_t{1}, int64_t{7}, int64_t{31}, int64_t{33}, int64_t{16389}, int64_t{40000 + 61}}) {
+  for (const int64_t length : {int64_t{1}, int64_t{7}, int64_t{31}, int64_t{33}, int64_t{16389}, int64_t{40000 + 61},
+                               int64_t{131072 + 61}}) {  // the last one splits over two threads
     for (DataType dtype : {DataType::kUint8, DataType::kInt8}) {
       const float scale_value = 0.0217f;
       const int32_t zero = dtype == DataType::kUint8 ? 117 : -5;

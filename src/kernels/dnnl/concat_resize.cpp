@@ -50,6 +50,7 @@ class ConcatKernel : public Kernel {
     Tensor& dst = context.allocate_uninitialized_output(0, first.dtype(), dst_shape);
     dst.set_layout(first.layout());
     memory::desc dst_desc = describe(dst);
+    ScopedThreadLimit thread_limit(memory_bound_thread_limit(static_cast<int64_t>(dst.byte_size())));
     dnnl::concat::primitive_desc primitive_desc(dst_desc, static_cast<int>(axis), source_descs, cpu_engine());
     std::unordered_map<int, memory> arguments{{DNNL_ARG_DST, wrap(dst, dst_desc)}};
     for (size_t i = 0; i < sources.size(); ++i) arguments[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i)] = sources[i];
@@ -103,6 +104,7 @@ class ResizeKernel : public Kernel {
     dst.set_layout(src.layout());
     memory::desc src_desc = describe(src);
     memory::desc dst_desc = describe(dst);
+    ScopedThreadLimit thread_limit(memory_bound_thread_limit(static_cast<int64_t>(dst.byte_size())));
     auto key = std::make_pair(src.shape(), std::make_pair(dst_shape, src.layout()));
     auto found = cache_.find(key);
     if (found == cache_.end()) {

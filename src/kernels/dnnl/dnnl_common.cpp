@@ -18,6 +18,14 @@ dnnl::stream& thread_stream() {
 
 void set_thread_count(int threads) { omp_set_num_threads(threads); }
 
+ScopedThreadLimit::ScopedThreadLimit(int threads) : previous_(omp_get_max_threads()) {
+  if (threads < previous_) omp_set_num_threads(threads);
+}
+
+ScopedThreadLimit::~ScopedThreadLimit() {
+  if (omp_get_max_threads() != previous_) omp_set_num_threads(previous_);
+}
+
 dnnl::memory::data_type to_dnnl(DataType dtype) {
   using dt = dnnl::memory::data_type;
   switch (dtype) {

@@ -3,6 +3,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,41 @@ dnnl::stream& thread_stream();
 
 // Sets the number of threads oneDNN uses (OpenMP), as sessions start.
 void set_thread_count(int threads);
+
+// Multiply-adds below which a oneDNN primitive is created and run on the calling thread alone.
+// oneDNN 2.6 (OpenMP build) splits every primitive statically over all threads: each call is a
+// fork and a join, a few microseconds when the other core is idle, and up to a scheduler period
+// (several milliseconds) when it is busy, since the join waits for a thread the kernel may not run.
+// Below this size (about 20 us of int8 work on one AVX-512 VNNI core) the split cannot pay for that.
+inline constexpr int64_t kSingleThreadMultiplyAdds = int64_t{4} << 20;
+
+// Limits the OpenMP threads of the calling thread (oneDNN's thread count: read when a primitive
+// is created and by some implementations when one runs) to `threads` for the scope's lifetime,
+// then restores the previous count. Cheap: it sets a per-thread OpenMP variable.
+class ScopedThreadLimit {
+ public:
+  explicit ScopedThreadLimit(int threads);
+  ~ScopedThreadLimit();
+  ScopedThreadLimit(const ScopedThreadLimit&) = delete;
+  ScopedThreadLimit& operator=(const ScopedThreadLimit&) = delete;
+
+ private:
+  int previous_;
+};
+
+// Whether a primitive of `multiply_adds` should run on the calling thread alone.
+inline bool single_threaded_work(int64_t multiply_adds) { return multiply_adds < kSingleThreadMultiplyAdds; }
+
+// The same for memory-bound primitives (element-wise, softmax, normalization, concat, resize),
+// counted in bytes written: one pass over 256 KB takes about as long as a fork and join when the
+// other core is idle.
+inline constexpr int64_t kSingleThreadBytes = int64_t{1} << 18;
+
+// The ScopedThreadLimit argument for a memory-bound primitive writing `bytes`: 1 below
+// kSingleThreadBytes, otherwise no limit.
+inline int memory_bound_thread_limit(int64_t bytes) {
+  return bytes < kSingleThreadBytes ? 1 : std::numeric_limits<int>::max();
+}
 
 // oneDNN data type for an octet dtype; throws UnsupportedError for types oneDNN lacks.
 dnnl::memory::data_type to_dnnl(DataType dtype);

@@ -32,6 +32,7 @@ class ActivationKernel : public Kernel {
     if (src.element_count() == 0) return;
     // The operation is element-wise, so every layout is one flat array.
     memory::desc flat({src.element_count()}, memory::data_type::f32, memory::format_tag::a);
+    ScopedThreadLimit thread_limit(memory_bound_thread_limit(static_cast<int64_t>(dst.byte_size())));
     Prepared& prepared = prepare(flat, src.element_count());
     dnnl::stream& stream = thread_stream();
     memory src_memory = wrap(src, flat);
@@ -117,6 +118,7 @@ class BinaryKernel : public Kernel {
         second->layout() == Layout::kPlain
             ? memory::desc(to_dims(aligned), memory::data_type::f32, format_for(Layout::kPlain, aligned.size()))
             : describe(*second);
+    ScopedThreadLimit thread_limit(memory_bound_thread_limit(static_cast<int64_t>(dst.byte_size())));
     Prepared* prepared = prepare(first_desc, second_desc, dst_shape, first->layout());
     if (!prepared) {
       detail_ = "reference fallback: oneDNN rejected the shapes";

@@ -1,5 +1,6 @@
 // MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool on oneDNN, in the input's layout.
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "kernels/dnnl/dnnl_common.h"
@@ -9,6 +10,11 @@ namespace octet::dnnl_backend {
 namespace {
 
 using dnnl::memory;
+
+// Bytes read below which a pooling primitive runs on the calling thread alone: a pool is one cheap
+// pass, so the limit is four times that of other memory-bound primitives (dnnl_common.h); it keeps
+// ResNet-50's 8-bit max pooling (0.8 MB) on one thread.
+constexpr int64_t kSingleThreadPoolBytes = int64_t{1} << 20;
 
 struct PoolGeometry {
   memory::dims kernel, strides, dilations, pads_begin, pads_end;
@@ -58,6 +64,8 @@ class PoolKernel : public Kernel {
     dst.set_layout(src.layout());
     memory src_memory = wrap(src, describe(src));
     memory dst_memory = wrap(dst, describe(dst));
+    std::optional<ScopedThreadLimit> thread_limit;
+    if (prepared->single_threaded) thread_limit.emplace(1);
     dnnl::stream& stream = thread_stream();
     prepared->primitive.execute(stream, {{DNNL_ARG_SRC, src_memory},
                                          {DNNL_ARG_DST, dst_memory},
@@ -72,6 +80,7 @@ class PoolKernel : public Kernel {
     memory scratchpad;
     Shape dst_shape;
     std::string implementation;
+    bool single_threaded = false;  // created and run on the calling thread alone
   };
 
   PoolGeometry geometry(const Shape& src_shape) const {
@@ -136,10 +145,13 @@ class PoolKernel : public Kernel {
                                                 g.strides, g.kernel, g.dilations, g.pads_begin, g.pads_end);
       dnnl::primitive_attr attributes;
       attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      const bool single_threaded = static_cast<int64_t>(src.byte_size()) < kSingleThreadPoolBytes;
+      std::optional<ScopedThreadLimit> thread_limit;
+      if (single_threaded) thread_limit.emplace(1);
       dnnl::pooling_v2_forward::primitive_desc primitive_desc(descriptor, attributes, cpu_engine());
-      prepared = Prepared{dnnl::pooling_v2_forward(primitive_desc),
-                          memory(primitive_desc.scratchpad_desc(), cpu_engine()), g.dst_shape,
-                          implementation_name(primitive_desc)};
+      prepared =
+          Prepared{dnnl::pooling_v2_forward(primitive_desc), memory(primitive_desc.scratchpad_desc(), cpu_engine()),
+                   g.dst_shape, implementation_name(primitive_desc), single_threaded};
     } catch (const dnnl::error&) {
       prepared.reset();
     }

@@ -14,7 +14,9 @@
 //   Rows are processed in blocks that fit in L1: dequantize the 8-bit operands into a float buffer,
 //   add or multiply, apply the post-ops, quantize into the output. Every step is a separate loop
 //   doing one float operation per element, as the reference does, so no fused multiply-add can
-//   change a rounding.
+//   change a rounding. Short rows (an SE block's channels-last rows hold 8 to 200 channels) are
+//   taken several at a time, the repeated operand's row copied once per row into the block, so
+//   that per-row overhead does not dominate.
 // Operand layouts that give neither stride along the row (say a plain and a channels-last operand
 // of the same full shape) go to the reference kernel on plain copies, reported in detail().
 #include <algorithm>
@@ -37,8 +39,10 @@ namespace {
 
 // Elements per block: three float buffers of this size stay in L1.
 constexpr int64_t kBlockElements = 1024;
-// Output elements per thread below which a second thread is not worth waking.
-constexpr int64_t kMinElementsPerTask = 8192;
+// Output elements per thread below which a second thread is not worth waking (about 20 us of work
+// here): a sleeping pool worker wakes in about 3 us when its core is idle, but may take a
+// scheduler period when it is busy.
+constexpr int64_t kMinElementsPerTask = int64_t{1} << 16;
 
 OCTET_VECTOR_CLONES void add_vectors(const float* a, const float* b, int64_t count, float* dst) {
   for (int64_t i = 0; i < count; ++i) dst[i] = a[i] + b[i];
@@ -143,6 +147,18 @@ std::optional<BroadcastRows> broadcast_rows(const Tensor& a, const Tensor& b) {
   return rows;
 }
 
+// How an operand reads a run of consecutive output rows (along the innermost outer axis), when
+// the rows are short: contiguously (its rows follow each other), one row repeated (the SE block's
+// channel vector of a channels-last tensor), or one element repeated.
+enum class RowRunAccess { kContiguous, kRepeatedRow, kRepeatedElement, kNone };
+
+RowRunAccess row_run_access(int64_t inner_stride, int64_t row_stride, int64_t inner) {
+  if (inner_stride == 1 && row_stride == inner) return RowRunAccess::kContiguous;
+  if (inner_stride == 1 && row_stride == 0) return RowRunAccess::kRepeatedRow;
+  if (inner_stride == 0 && row_stride == 0) return RowRunAccess::kRepeatedElement;
+  return RowRunAccess::kNone;
+}
+
 // One operand as the row loop reads it.
 struct OperandReader {
   const void* data = nullptr;
@@ -176,6 +192,20 @@ struct OperandReader {
       default: return static_cast<const float*>(data) + offset;
     }
   }
+
+  // Real values of `rows` rows of `inner` elements from `offset`, read as `access` says.
+  const float* row_run_values(RowRunAccess access, int64_t offset, int64_t inner, int64_t rows, float* buffer) const {
+    switch (access) {
+      case RowRunAccess::kContiguous: return real_values(offset, rows * inner, buffer);
+      case RowRunAccess::kRepeatedRow: {
+        const float* row = real_values(offset, inner, buffer);
+        if (row != buffer) std::copy(row, row + inner, buffer);
+        for (int64_t r = 1; r < rows; ++r) std::copy(buffer, buffer + inner, buffer + r * inner);
+        return buffer;
+      }
+      default: std::fill(buffer, buffer + rows * inner, real_value(offset)); return buffer;
+    }
+  }
 };
 
 class QuantizedBinaryKernel : public Kernel {
@@ -199,10 +229,26 @@ class QuantizedBinaryKernel : public Kernel {
       fallback_.run(context);
       return;
     }
-    detail_ = "row loop";
     Tensor& y = context.allocate_uninitialized_output(0, y_quantization.dtype, rows->shape);
     y.set_layout(rows->layout);
     const int64_t count = y.element_count();
+    // Short rows go through the loop several at a time when both operands allow it.
+    RowRunAccess a_run = RowRunAccess::kNone, b_run = RowRunAccess::kNone;
+    int64_t rows_per_run = 1;
+    if (!rows->outer_sizes.empty() && 2 * rows->inner <= kBlockElements) {
+      a_run = row_run_access(rows->a_inner_stride, rows->a_outer_strides.back(), rows->inner);
+      b_run = row_run_access(rows->b_inner_stride, rows->b_outer_strides.back(), rows->inner);
+      if (a_run != RowRunAccess::kNone && b_run != RowRunAccess::kNone) rows_per_run = kBlockElements / rows->inner;
+    }
+    detail_ = rows_per_run > 1 ? "row loop, short rows in runs" : "row loop";
+    const auto quantize_block = [&](float* real, int64_t block, int64_t position) {
+      for (const PostOp& post_op : post_ops_) apply_post_op(post_op, real, block);
+      if (y_quantization.dtype == DataType::kUint8) {
+        quantize_loop(real, block, y_quantization.scale, y_quantization.zero_point, y.data<uint8_t>() + position);
+      } else if (y_quantization.dtype == DataType::kInt8) {
+        quantize_loop(real, block, y_quantization.scale, y_quantization.zero_point, y.data<int8_t>() + position);
+      }
+    };
     context.threads().parallel_for(
         count,
         [&](int64_t begin, int64_t end) {
@@ -222,20 +268,34 @@ class QuantizedBinaryKernel : public Kernel {
               a_offset += index * rows->a_outer_strides[axis];
               b_offset += index * rows->b_outer_strides[axis];
             }
+            if (rows_per_run > 1 && column == 0) {
+              // Whole rows up to the end of this run of the innermost outer axis or of the chunk.
+              const int64_t run_rows = std::min(
+                  {rows_per_run, rows->outer_sizes.back() - row % rows->outer_sizes.back(), (end - i) / rows->inner});
+              if (run_rows > 1) {
+                const int64_t block = run_rows * rows->inner;
+                const float* a_values =
+                    a_reader.row_run_values(a_run, a_offset, rows->inner, run_rows, a_buffer.data());
+                const float* b_values =
+                    b_reader.row_run_values(b_run, b_offset, rows->inner, run_rows, b_buffer.data());
+                float* real = y_quantization.quantized ? real_buffer.data() : y.data<float>() + i;
+                if (multiply_) {
+                  multiply_vectors(a_values, b_values, block, real);
+                } else {
+                  add_vectors(a_values, b_values, block, real);
+                }
+                quantize_block(real, block, i);
+                i += block;
+                continue;
+              }
+            }
             for (int64_t done = 0; done < length; done += kBlockElements) {
               const int64_t block = std::min(kBlockElements, length - done);
               float* real = y_quantization.quantized ? real_buffer.data() : y.data<float>() + i + done;
               compute_block(a_reader, a_offset + done * rows->a_inner_stride, rows->a_inner_stride == 0, b_reader,
                             b_offset + done * rows->b_inner_stride, rows->b_inner_stride == 0, block, a_buffer.data(),
                             b_buffer.data(), real);
-              for (const PostOp& post_op : post_ops_) apply_post_op(post_op, real, block);
-              if (y_quantization.dtype == DataType::kUint8) {
-                quantize_loop(real, block, y_quantization.scale, y_quantization.zero_point,
-                              y.data<uint8_t>() + i + done);
-              } else if (y_quantization.dtype == DataType::kInt8) {
-                quantize_loop(real, block, y_quantization.scale, y_quantization.zero_point,
-                              y.data<int8_t>() + i + done);
-              }
+              quantize_block(real, block, i + done);
             }
             i += length;
           }

@@ -2,7 +2,8 @@
 // depthwise): u8 or s8 channels-last activations, s8 weights reordered once per input shape into
 // the implementation's layout (with its s8-source and zero-point compensation), and the epilogue
 // of quantized_epilogue.h. The output is channels-last, like the float convolution's. The kernel
-// machinery is quantized_primitive.h's; this file holds what is convolution-specific.
+// machinery is quantized_primitive.h's; this file holds what is convolution-specific, including the
+// pieces that kernel needs to run row bands and the shifted source of depthwise convolutions.
 #include <optional>
 
 #include "kernels/dnnl/dnnl_common.h"
@@ -95,6 +96,72 @@ dnnl::convolution_forward::primitive_desc conv_primitive_desc(const QuantizedCon
   return dnnl::convolution_forward::primitive_desc(descriptor, operands.attributes, cpu_engine());
 }
 
+// The shifted-source route computes the explicit horizontal padding like any other tap: worth it
+// when at least this fraction of the horizontal window taps read the input itself.
+constexpr double kShiftedSourceMinInsideTaps = 0.85;
+
+// The fraction of the horizontal window taps of all outputs that fall inside the input.
+double horizontal_inside_fraction(const QuantizedConvAttributes& attributes, const Shape& src_shape,
+                                  const Shape& weight_shape) {
+  const QuantizedConvGeometry geometry = conv_geometry(attributes, src_shape, weight_shape);
+  const int64_t kernel = weight_shape[3], outputs = geometry.dst_shape[3];
+  int64_t inside = 0;
+  for (int64_t o = 0; o < outputs; ++o) {
+    for (int64_t k = 0; k < kernel; ++k) {
+      const int64_t position = o * geometry.strides[1] - geometry.pads_begin[1] + k * (geometry.dilations[1] + 1);
+      if (position >= 0 && position < src_shape[3]) ++inside;
+    }
+  }
+  return static_cast<double>(inside) / static_cast<double>(kernel * outputs);
+}
+
+// What lets the kernel run a 2-D convolution in pieces (quantized_primitive.h): row bands, and for
+// depthwise convolutions (one input and one output channel per group) of an s8 source without zero
+// point, the shifted-source route onto brdgmm_dw, which runs u8 sources only.
+std::optional<ConvolutionPieces> convolution_pieces(const QuantizedConvAttributes& attributes, const Tensor& weights,
+                                                    const QuantizedEpilogue& epilogue) {
+  if (weights.rank() != 4) return std::nullopt;
+  ConvolutionPieces pieces;
+  pieces.stride = attributes.strides[0];
+  pieces.dilation = attributes.dilations[0];
+  pieces.kernel_height = weights.dim(2);
+  pieces.padding = [attributes, weight_shape = weights.shape()](const Shape& src_shape) {
+    const QuantizedConvGeometry geometry = conv_geometry(attributes, src_shape, weight_shape);
+    std::vector<int64_t> padding(geometry.pads_begin.begin(), geometry.pads_begin.end());
+    padding.insert(padding.end(), geometry.pads_end.begin(), geometry.pads_end.end());
+    return padding;
+  };
+  pieces.describe = [attributes, weight_shape = weights.shape()](
+                        const QuantizedEpilogue& primitive_epilogue, const Shape& src_shape, DataType src_type,
+                        const std::vector<int64_t>& padding, int64_t kernel_rows,
+                        Shape& dst_shape) -> dnnl::primitive_desc {
+    QuantizedConvAttributes padded = attributes;
+    padded.pads = padding;
+    padded.auto_pad = "NOTSET";
+    Shape sliced_weight_shape = weight_shape;
+    sliced_weight_shape[2] = kernel_rows;
+    return conv_primitive_desc(padded, sliced_weight_shape, primitive_epilogue, src_shape, src_type, dst_shape);
+  };
+  const bool depthwise = weights.dim(1) == 1 && weights.dim(0) == attributes.group;
+  const bool s8_source = epilogue.x_type == DataType::kInt8 || epilogue.x_type == DataType::kUndefined;
+  if (depthwise && s8_source && epilogue.x_zero_point == 0) {
+    ShiftedSourceRoute route;
+    route.implementation_prefix = "brdgmm_dw";
+    route.worthwhile = [attributes, weight_shape = weights.shape()](const Shape& src_shape) {
+      return horizontal_inside_fraction(attributes, src_shape, weight_shape) >= kShiftedSourceMinInsideTaps;
+    };
+    const int64_t kernel_height = weights.dim(2), kernel_width = weights.dim(3);
+    const int8_t* values = weights.data<int8_t>();
+    for (int64_t row = 0; row < weights.dim(0) * kernel_height; ++row) {
+      int64_t sum = 0;
+      for (int64_t column = 0; column < kernel_width; ++column) sum += values[row * kernel_width + column];
+      route.row_sums.push_back(sum);
+    }
+    pieces.shifted_source = std::move(route);
+  }
+  return pieces;
+}
+
 }  // namespace
 
 std::unique_ptr<Kernel> create_quantized_conv_kernel(const KernelCreateInfo& info, std::string& reason) {
@@ -125,9 +192,10 @@ std::unique_ptr<Kernel> create_quantized_conv_kernel(const KernelCreateInfo& inf
                                              DataType src_type, Shape& dst_shape) -> dnnl::primitive_desc {
     return conv_primitive_desc(attributes, weight_shape, primitive_epilogue, src_shape, src_type, dst_shape);
   };
+  std::optional<ConvolutionPieces> pieces = convolution_pieces(attributes, *weights, *epilogue);
   return create_quantized_primitive_kernel(info, *weights, conv_user_weights_desc(weights->shape(), attributes.group),
-                                           std::move(*epilogue), std::move(describe), probe_shape, "convolution",
-                                           reason);
+                                           std::move(*epilogue), std::move(describe), WeightSliceReader::kOutput,
+                                           probe_shape, "convolution", reason, std::move(pieces));
 }
 
 }  // namespace octet::dnnl_backend

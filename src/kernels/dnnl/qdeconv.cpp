@@ -125,8 +125,8 @@ std::unique_ptr<Kernel> create_quantized_deconv_kernel(const KernelCreateInfo& i
     return deconv_primitive_desc(attributes, weight_shape, primitive_epilogue, src_shape, src_type, dst_shape);
   };
   return create_quantized_primitive_kernel(info, *weights, deconv_user_weights_desc(weights->shape(), attributes.group),
-                                           std::move(*epilogue), std::move(describe), probe_shape, "deconvolution",
-                                           reason);
+                                           std::move(*epilogue), std::move(describe), WeightSliceReader::kInput,
+                                           probe_shape, "deconvolution", reason);
 }
 
 }  // namespace octet::dnnl_backend

@@ -92,6 +92,8 @@ class QuantizedMatMulKernel : public Kernel {
       arguments[DNNL_ARG_ATTR_MULTIPLE_POST_OP(prepared.binary_index) | DNNL_ARG_SRC_1] =
           memory(prepared.binary_desc, cpu_engine(), const_cast<float*>(binary_addend));
     }
+    std::optional<ScopedThreadLimit> thread_limit;
+    if (prepared.single_threaded) thread_limit.emplace(1);
     dnnl::stream& stream = thread_stream();
     prepared.primitive.execute(stream, arguments);
     stream.wait();
@@ -106,6 +108,7 @@ class QuantizedMatMulKernel : public Kernel {
     memory weights, bias, scratchpad;
     std::unordered_map<int, memory> arguments;
     std::string implementation;
+    bool single_threaded = false;  // created and run on the calling thread alone
   };
 
   Prepared& prepare(const memory::dims& a_dims, const memory::dims& b_dims, const memory::dims& dst_dims,
@@ -128,7 +131,13 @@ class QuantizedMatMulKernel : public Kernel {
     if (!epilogue_.make_attributes(static_cast<int>(dst_dims.size()) - 1, prepared.binary_desc, attributes, reason))
       throw UnsupportedError(reason);  // checked at creation; unreachable
     std::optional<dnnl::matmul::primitive_desc> primitive_desc;
+    // Multiply-adds: every dst element sums over K = a_dims.back().
+    int64_t multiply_adds = a_dims.back();
+    for (const int64_t dim : dst_dims) multiply_adds *= dim;
+    prepared.single_threaded = single_threaded_work(multiply_adds);
     try {
+      std::optional<ScopedThreadLimit> thread_limit;
+      if (prepared.single_threaded) thread_limit.emplace(1);
       primitive_desc.emplace(dnnl::matmul::desc(prepared.a_desc, weights_desc, bias_desc, prepared.dst_desc),
                              attributes, cpu_engine());
     } catch (const dnnl::error& error) {

@@ -11,10 +11,11 @@
 namespace octet::dnnl_backend {
 namespace {
 
-// Below this many elements per thread, waking a worker costs more than the work (a few
-// microseconds; the vector loops convert several thousand elements per microsecond), so two threads
-// split tensors from 16k elements on.
-constexpr int64_t kMinElementsPerTask = 8192;
+// Below this many elements per thread, waking a worker costs more than the work: the vector loops
+// convert a few thousand elements per microsecond, and the pool's sleeping worker takes 10 to 50 us
+// to wake on this kind of VM (longer when the other core is busy), so two threads split tensors
+// from 128k elements on.
+constexpr int64_t kMinElementsPerTask = int64_t{1} << 16;
 
 bool is_scalar(const Tensor* tensor) { return tensor && tensor->element_count() == 1; }
 

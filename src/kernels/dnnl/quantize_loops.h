@@ -21,4 +21,12 @@ void quantize_loop(const float* src, int64_t count, float scale, int32_t zero_po
 void dequantize_loop(const uint8_t* src, int64_t count, float scale, int32_t zero_point, float* dst);
 void dequantize_loop(const int8_t* src, int64_t count, float scale, int32_t zero_point, float* dst);
 
+// dst[i] = src[i] + 128 as uint8 (x ^ 0x80): the same real values with the zero point moved by 128.
+void shift_to_uint8(const int8_t* src, int64_t count, uint8_t* dst);
+
+// sums[c] += sum over r < rows of src[r * columns + c], exactly; the caller keeps each sum within
+// int32 (rows up to 2^23).
+void add_rows(const uint8_t* src, int64_t rows, int64_t columns, int32_t* sums);
+void add_rows(const int8_t* src, int64_t rows, int64_t columns, int32_t* sums);
+
 }  // namespace octet::dnnl_backend

@@ -39,6 +39,7 @@ class SoftmaxKernel : public Kernel {
               product(src.shape(), static_cast<size_t>(axis), src.shape().size())};
       view_axis = 1;
     }
+    ScopedThreadLimit thread_limit(memory_bound_thread_limit(static_cast<int64_t>(src.byte_size())));
     auto key = std::make_pair(view, view_axis);
     auto found = cache_.find(key);
     if (found == cache_.end()) {
@@ -97,6 +98,7 @@ class LayerNormKernel : public Kernel {
       return;
     }
     const Shape view{src.element_count() / inner, inner};
+    ScopedThreadLimit thread_limit(memory_bound_thread_limit(static_cast<int64_t>(src.byte_size())));
     auto key = std::make_pair(view, shift != nullptr);
     auto found = cache_.find(key);
     if (found == cache_.end()) {

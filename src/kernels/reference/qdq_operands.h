@@ -25,15 +25,18 @@ inline bool is_8bit_type(DataType dtype) { return dtype == DataType::kUint8 || d
 
 // One-element float tensor's value; throws Error naming `node` and `name` otherwise.
 inline float scalar_scale(const Tensor& tensor, const std::string& node, const char* name) {
-  check(tensor.element_count() == 1 && tensor.dtype() == DataType::kFloat, node, ": ", name,
-        " must be a float scalar, got ", dtype_name(tensor.dtype()), " ", shape_to_string(tensor.shape()));
+  // Not check(): its arguments, the shape string included, would be built on every run.
+  if (tensor.element_count() != 1 || tensor.dtype() != DataType::kFloat)
+    throw Error(concat(node, ": ", name, " must be a float scalar, got ", dtype_name(tensor.dtype()), " ",
+                       shape_to_string(tensor.shape())));
   return tensor.data<float>()[0];
 }
 
 // One-element tensor of `dtype`'s value; throws Error naming `node` and `name` otherwise.
 inline int32_t scalar_zero_point(const Tensor& tensor, DataType dtype, const std::string& node, const char* name) {
-  check(tensor.element_count() == 1 && tensor.dtype() == dtype, node, ": ", name, " must be a ", dtype_name(dtype),
-        " scalar, got ", dtype_name(tensor.dtype()), " ", shape_to_string(tensor.shape()));
+  if (tensor.element_count() != 1 || tensor.dtype() != dtype)
+    throw Error(concat(node, ": ", name, " must be a ", dtype_name(dtype), " scalar, got ", dtype_name(tensor.dtype()),
+                       " ", shape_to_string(tensor.shape())));
   return static_cast<int32_t>(tensor.value_as_int64(0));
 }
 
