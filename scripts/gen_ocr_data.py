@@ -7,9 +7,10 @@ percentages), latin words, and mixes of these, rendered with Debian's fonts (fon
 fonts-dejavu-core) through PIL. Everything is seeded: sample NNNN depends only on (--seed, --kind,
 NNNN), so a smaller --count gives a prefix of a larger one.
 
-Usage: gen_ocr_data.py --kind rec|cls|det --count N --seed S --out DIR [--format npy|png|both]
-                       [--dict FILE] [--page-size HxW]
-       (--format defaults to npy, --seed to 0, --page-size (det only) to 640x640)
+Usage: gen_ocr_data.py --kind rec|cls|det|page --count N --seed S --out DIR [--format npy|png|both]
+                       [--dict FILE] [--page-size HxW] [--upside-down FRACTION]
+       (--format defaults to npy, --seed to 0, --page-size (det, page) to 640x640,
+       --upside-down (page only) to 0)
 
 Written to DIR:
   NNNN.npy    (npy, both)  the preprocessed model input, float32 NCHW, batch 1, BGR channel order
@@ -38,6 +39,14 @@ Kinds, preprocessing and labels (PaddleOCR conventions):
        (PIL's font.getbbox) rotated with the line, in pixels of the original image. Since
        the page is not resized, the same numbers index the .npy tensor: point (x, y) is element
        [0, :, y, x] (the model's probability map, 1x1x640x640, uses the same coordinates).
+  page a clean page for the whole OCR pipeline (`octet ocr`, scripts/ocr_demo.sh): near-white
+       paper without noise, 3 to 6 upright lines of 28 to 40 pixel fonts stacked top to bottom
+       at the left margin, so that reading order is the label order. The texts are common words
+       (Chinese words, latin words, numbers and their mixes) rather than random dictionary
+       characters: what a user would photograph. --upside-down F turns each line by 180 degrees
+       with probability F (the direction classifier's job); the texts and places do not depend on
+       F. Preprocessing (.npy) and labels as det; the points start from the text's top-left
+       corner, which is the bottom-right one on screen for an upside-down line.
 
 Resizing (rec, cls) is bilinear with half-pixel centers and no antialiasing, the same as OpenCV's
 INTER_LINEAR and ONNX Resize (linear, half_pixel): simple to reproduce exactly in C++.
@@ -53,7 +62,7 @@ import sys
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-KIND_IDS = {"rec": 1, "cls": 2, "det": 3}  # mixed into the seed so kinds differ for one --seed
+KIND_IDS = {"rec": 1, "cls": 2, "det": 3, "page": 4}  # mixed into the seed so kinds differ for one --seed
 PAIR_STREAM = 180  # a fourth seed word: the random stream shared by a pair of samples (cls rotation)
 
 LINE_HEIGHT = 48
@@ -73,6 +82,10 @@ DET_DONT_CARE_MARK = "###"
 DET_DONT_CARE_MARGIN = 4  # pixels around the glyphs: annotators box illegible text loosely
 DET_SIDE_MULTIPLE = 32  # DB detectors need sides divisible by 32
 DET_MAX_SIDE = 960  # PaddleOCR's det_limit_side_len: larger pages would be resized
+PAGE_LINES_PER_PAGE = (3, 6)  # inclusive range
+PAGE_FONT_SIZES = (28, 41)  # half-open range of the lines' font sizes in pixels
+PAGE_MARGINS = (16, 49)  # half-open range of the left and top margins in pixels
+PAGE_LINE_GAPS = (14, 37)  # half-open range of the free space between two lines in pixels
 
 DEFAULT_DICTIONARY = pathlib.Path(__file__).resolve().parent.parent / "models/ppocr/ppocr_keys_v1.txt"
 NOTO_DIR = "/usr/share/fonts/opentype/noto"
@@ -94,6 +107,17 @@ LATIN_WORDS = (
     "total price date invoice order number name address phone email station street road "
     "open close hotel coffee market bank China Beijing Shanghai Shenzhen OCR ONNX model "
     "text line page INT8 CPU Paddle Hello World sale free menu tea water taxi exit"
+).split()
+
+CHINESE_WORDS = (  # common words for the clean pages (kind page)
+    "发票 金额 合计 日期 地址 电话 号码 银行 北京 上海 深圳 广州 杭州 中国 欢迎 光临 出口 入口 超市 咖啡 "
+    "酒店 价格 数量 名称 商品 服务 时间 营业 开放 免费 停车场 地铁站 火车站 人民 大学 医院 公司 有限 餐厅 "
+    "菜单 早餐 午餐 晚餐 会议 通知 办公室 学校 图书馆 博物馆 公园 广场 东路 西路 南路 北路 中心 市场 药店 "
+    "书店 工作 生活 文字 识别 模型 测试 页面 第一 第二 总计 单价 收银 找零 现金 微信 支付 会员 积分 再次 "
+    "谢谢 惠顾 请勿 吸烟 注意 安全 小心 地滑 禁止 通行 前方 施工 左转 右转 直行 电梯 楼梯 洗手间 售票处 "
+    "候车室 营业时间 联系 客服 热线 网址 邮箱 快递 包裹 收件人 寄件人 订单 编号 打印 复印 天气 晴朗 多云 "
+    "小雨 温度 新年 快乐 生日 朋友 家庭 学习 努力 进步 未来 科技 数据 网络 手机 电脑 软件 系统 量化 推理 "
+    "速度 精度 文本 检测 方向 分类"
 ).split()
 
 
@@ -180,6 +204,33 @@ class TextSampler:
         if form == 3:
             return f"{rng.integers(0, 101)}%"
         return f"{rng.integers(0, 24):02d}:{rng.integers(0, 60):02d}"
+
+
+class PageTextSampler:
+    """Texts for the clean pages: common Chinese words, latin words, numbers and their mixes (all
+    made of dictionary characters that the CJK fonts draw)."""
+
+    def __init__(self, sampler):
+        self.sampler = sampler  # for latin words and numbers
+        self.chinese_words = [
+            w for w in CHINESE_WORDS if set(w) <= sampler.allowed and all(map(sampler.font_book.cjk_drawable, w))
+        ]
+        if len(self.chinese_words) < 100:
+            sys.exit("gen_ocr_data: error: the dictionary lacks the common Chinese words of the clean pages")
+
+    def sample(self, rng):
+        kind = rng.choice(["chinese", "mixed", "mixed", "latin", "number"])
+        if kind == "chinese":
+            return self._chinese(rng)
+        if kind == "latin":
+            return " ".join(self.sampler._latin_word(rng) for _ in range(rng.integers(2, 4)))
+        if kind == "number":
+            return self.sampler._number(rng)
+        tail = self.sampler._number(rng) if rng.random() < 0.5 else self.sampler._latin_word(rng)
+        return self._chinese(rng) + str(rng.choice(["", " "])) + tail
+
+    def _chinese(self, rng):
+        return "".join(self.chinese_words[rng.integers(len(self.chinese_words))] for _ in range(rng.integers(1, 4)))
 
 
 def pick_font(rng, font_book, text, size):
@@ -337,6 +388,42 @@ def make_det(rng, font_book, sampler, index, pair_rng, page_size):
     return page, preprocess_page(page), json.dumps(labels, ensure_ascii=False)
 
 
+def make_page(rng, font_book, page_sampler, page_size, upside_down_fraction):
+    height, width = page_size
+    base = int(rng.integers(235, 256))
+    tint = np.clip(base + rng.integers(-6, 7, size=3), 0, 255).astype(np.uint8)
+    page = Image.fromarray(np.broadcast_to(tint, (height, width, 3)).copy())
+    draw = ImageDraw.Draw(page)
+    left = int(rng.integers(*PAGE_MARGINS))
+    y = int(rng.integers(*PAGE_MARGINS))
+    labels = []
+    for _ in range(rng.integers(PAGE_LINES_PER_PAGE[0], PAGE_LINES_PER_PAGE[1] + 1)):
+        text = page_sampler.sample(rng)
+        font = pick_font(rng, font_book, text, int(rng.integers(*PAGE_FONT_SIZES)))
+        color = dark_color(rng)
+        gap = int(rng.integers(*PAGE_LINE_GAPS))
+        upside_down = rng.random() < upside_down_fraction  # drawn for every line: F changes no text
+        while True:  # shorten the text to the page's width (a right margin as wide as the left one)
+            x0, y0, x1, y1 = font.getbbox(text)
+            if left + (x1 - x0) <= width - left or len(text) == 1:
+                break
+            text = text[:-1].rstrip() or text[0]
+        line_height = y1 - y0
+        if y + line_height > height - PAGE_MARGINS[0]:
+            break  # the page is full
+        layer = Image.new("RGBA", (x1 - x0, line_height), (0, 0, 0, 0))
+        ImageDraw.Draw(layer).text((-x0, -y0), text, font=font, fill=color + (255,))
+        box = [[left, y], [left + layer.width, y], [left + layer.width, y + line_height], [left, y + line_height]]
+        if upside_down:
+            layer = layer.transpose(Image.Transpose.ROTATE_180)
+            box = box[2:] + box[:2]  # the text's top-left corner is now the bottom-right one
+        page.paste(layer, (left, y), layer)
+        labels.append({"transcription": text, "points": box})
+        y += line_height + gap
+    del draw
+    return page, preprocess_page(page), json.dumps(labels, ensure_ascii=False)
+
+
 def parse_page_size(text):
     try:
         height, width = (int(v) for v in text.split("x"))
@@ -359,15 +446,20 @@ def main():
     parser.add_argument("--dict", type=pathlib.Path, default=DEFAULT_DICTIONARY)
     parser.add_argument("--page-size", type=parse_page_size, default=(DET_PAGE_SIZE, DET_PAGE_SIZE),
                         help="det pages: HxW, multiples of 32, at most 960 (default 640x640)")
+    parser.add_argument("--upside-down", type=float, default=0.0, metavar="FRACTION",
+                        help="page: the probability that a line is turned by 180 degrees (default 0)")
     args = parser.parse_args()
     if args.count < 1:
         parser.error("--count must be at least 1")
+    if not 0 <= args.upside_down <= 1 or (args.upside_down and args.kind != "page"):
+        parser.error("--upside-down takes a fraction between 0 and 1, for --kind page only")
     if not args.dict.is_file():
         sys.exit(f"gen_ocr_data: error: no dictionary at {args.dict} (run scripts/fetch_models.sh)")
 
     dictionary = args.dict.read_text(encoding="utf-8").splitlines()
     font_book = FontBook()
     sampler = TextSampler(dictionary, font_book)
+    page_sampler = PageTextSampler(sampler) if args.kind == "page" else None
     args.out.mkdir(parents=True, exist_ok=True)
     digits = max(4, len(str(args.count - 1)))
 
@@ -378,6 +470,8 @@ def main():
         pair_rng = np.random.default_rng([args.seed, KIND_IDS[args.kind], index // 2, PAIR_STREAM])
         if args.kind == "det":
             image, tensor, label = make_det(rng, font_book, sampler, index, pair_rng, args.page_size)
+        elif args.kind == "page":
+            image, tensor, label = make_page(rng, font_book, page_sampler, args.page_size, args.upside_down)
         else:
             image, tensor, label = make(rng, font_book, sampler, index, pair_rng)
         name = f"{index:0{digits}d}"

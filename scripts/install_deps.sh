@@ -14,9 +14,11 @@ apt_packages=(
   build-essential cmake ninja-build
   libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler
   libstb-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
+  libsqlite3-dev libminizip-dev
   libgtest-dev libgmock-dev libbenchmark-dev libonnx-testdata
   python3-onnx python3-numpy python3-pil
   fonts-noto-cjk fonts-dejavu-core
+  chromium
 )
 # Node.js: Debian's nodejs + npm, unless a node with npm is already there (e.g. NodeSource's
 # nodejs package, which bundles npm and conflicts with Debian's npm package).

@@ -40,6 +40,10 @@ suite cli-eval tests/cli/test_eval.sh build
 suite external-data tests/cli/test_external_data.sh build
 suite ppocr-parity tests/e2e/ppocr_parity.sh
 suite quantize-ppocr tests/e2e/quantize_ppocr.sh
+suite accuracy-aware tests/e2e/accuracy_aware.sh
+suite ocr-pipeline tests/e2e/ocr_pipeline.sh
+suite workbench-api /usr/bin/python3 tests/workbench/api_test.py build
+suite workbench-e2e node tests/workbench/e2e.mjs build
 
 if ((failed)); then echo "failed suites: ${failures[*]}"; fi
 echo "$passed passed, $failed failed"

@@ -15,6 +15,7 @@
 
 #include "ir/graph.h"
 #include "quant/calibration.h"
+#include "quant/quantization_plan.h"
 #include "quant/tensor_statistics.h"
 
 namespace octet {
@@ -27,6 +28,9 @@ enum class QuantizationPreset { kPerformance, kMixed };
 std::string preset_name(QuantizationPreset preset);
 // "performance" / "mixed"; throws Error otherwise.
 QuantizationPreset parse_preset(const std::string& name);
+// The activation range estimator a preset uses unless another is given (performance: kPerformance,
+// mixed: kMeanMinMax).
+RangeEstimator preset_default_estimator(QuantizationPreset preset);
 // POT's range estimator names ("min_max", "mean_min_max", "performance", "quantile", "mse");
 // throws Error otherwise.
 RangeEstimator parse_range_estimator(const std::string& name);
@@ -66,7 +70,44 @@ struct QuantizeSummary {
 
 // Quantizes `model` with DefaultQuantization over `data`. Throws Error for bad options (an ignored
 // entry matching nothing), bad samples (naming the file) and models it cannot calibrate.
+// The same as prepare_quantization followed by write_quantized_model without extra FP32 nodes.
 Model quantize_model(Model model, const CalibrationData& data, const QuantizeOptions& options,
                      QuantizeSummary* summary = nullptr);
+
+// DefaultQuantization in two steps, for algorithms that write several quantized variants of one
+// model (AccuracyAwareQuantization returns groups to FP32 one by one, tries other range estimators):
+// prepare_quantization does everything that needs the data (opset upgrade, graph passes, node
+// naming, SmoothQuant / ActivationChannelAlignment, the calibration pass over every value of the
+// full plan); write_quantized_model re-plans with more nodes in FP32 and writes QDQ from the kept
+// statistics, without another pass over the data (unless BiasCorrection is on).
+struct PreparedQuantization {
+  // The FP32 model the plans are made on: upgraded, optimized, every node named, transformed.
+  Model model;
+  // The plan with only QuantizeOptions::ignored in FP32. A re-plan with more nodes in FP32 quantizes
+  // a subset of its values (Adds and tied data movement only drop out), so `calibration` covers it.
+  QuantizationPlan plan;
+  // Statistics of every value of `plan`; channel means of the weighted ops' inputs when
+  // FastBiasCorrection was on.
+  CalibrationResult calibration;
+  bool has_channel_means = false;
+  // The samples, kept for BiasCorrection (which runs the quantized model); files are not held open.
+  CalibrationData data;
+  // Notes of the preparation (opset upgrade, passes, SmoothQuant...) and the sample count.
+  QuantizeSummary summary;
+};
+
+// The data-dependent part of quantize_model (errors as quantize_model). `options` are the settings
+// of every later write_quantized_model call, except those listed there.
+PreparedQuantization prepare_quantization(Model model, const CalibrationData& data, const QuantizeOptions& options);
+
+// Writes the QDQ model of `prepared` with `extra_fp32_nodes` (node names) in FP32 besides
+// options.ignored, listed in the summary with `fp32_reason`. `options` must be those given to
+// prepare_quantization, except preset, activation_estimator, outlier_probability and the bias
+// correction settings, which may differ (FastBiasCorrection only if it was on in the preparation).
+// Deterministic: the same arguments give the same model. Throws Error for a name matching no node,
+// or an option the preparation did not collect statistics for.
+Model write_quantized_model(const PreparedQuantization& prepared, const QuantizeOptions& options,
+                            const std::set<std::string>& extra_fp32_nodes = {}, QuantizeSummary* summary = nullptr,
+                            const std::string& fp32_reason = "ignored scope");
 
 }  // namespace octet

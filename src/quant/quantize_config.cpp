@@ -52,11 +52,48 @@ RangeEstimator parse_estimator(const Json& value, const std::string& source) {
   return RangeEstimator::kPerformance;  // replaced by the preset's default below
 }
 
+// Parses one AccuracyAwareQuantization key; false for other keys.
+bool parse_accuracy_aware_param(const Json& params, const std::string& key, const std::string& source,
+                                QuantizeConfig& config) {
+  const auto positive = [&](const char* name) {
+    const int64_t value =
+        member_of_type(params, name, Json::value_t::number_unsigned, "a positive integer", source).get<int64_t>();
+    check(value > 0, source, ": \"", name, "\" must be positive, got ", value);
+    return value;
+  };
+  if (key == "maximal_drop") {
+    const Json& value = params.at(key);
+    check(value.is_number(), source, ": \"maximal_drop\" must be a number");
+    config.max_drop = value.get<double>();
+  } else if (key == "drop_type") {
+    const std::string type = member_of_type(params, "drop_type", Json::value_t::string, "a string", source);
+    check(type == "absolute" || type == "relative", source, ": drop_type \"", type,
+          "\" is not supported (expected absolute or relative)");
+    config.relative_drop = type == "relative";
+  } else if (key == "ranking_subset_size") {
+    config.ranking_subset_size = positive("ranking_subset_size");
+  } else if (key == "max_iter_num") {
+    config.max_iterations = positive("max_iter_num");
+  } else if (key == "tune_hyperparams") {
+    config.tune_hyperparams =
+        member_of_type(params, "tune_hyperparams", Json::value_t::boolean, "true or false", source).get<bool>();
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool has_accuracy_aware_params(const QuantizeConfig& config) {
+  return config.max_drop || config.relative_drop || config.ranking_subset_size || config.max_iterations ||
+         config.tune_hyperparams;
+}
+
 void parse_params(const Json& params, const std::string& source, QuantizeConfig& config) {
   check(params.is_object(), source, ": algorithm params must be a JSON object");
   bool default_estimator = false;
   for (const auto& [key, value] : params.items()) {
     try {
+      if (parse_accuracy_aware_param(params, key, source, config)) continue;
       if (key == "preset") {
         config.preset = parse_preset(member_of_type(params, "preset", Json::value_t::string, "a string", source));
       } else if (key == "stat_subset_size") {
@@ -82,7 +119,9 @@ void parse_params(const Json& params, const std::string& source, QuantizeConfig&
         config.model_type = type;
       } else {
         throw Error(concat(source, ": unknown key \"", key, "\" in algorithm params (expected preset, "
-                           "stat_subset_size, target_device, ignored, range_estimator, use_fast_bias, model_type)"));
+                           "stat_subset_size, target_device, ignored, range_estimator, use_fast_bias, model_type; "
+                           "AccuracyAwareQuantization also maximal_drop, drop_type, ranking_subset_size, "
+                           "max_iter_num, tune_hyperparams)"));
       }
     } catch (const Error& error) {
       if (std::string(error.what()).starts_with(source)) throw;
@@ -93,18 +132,25 @@ void parse_params(const Json& params, const std::string& source, QuantizeConfig&
 }
 
 void parse_algorithm(const Json& algorithm, const std::string& source, QuantizeConfig& config) {
+  bool named = false;
   for (const auto& [key, value] : algorithm.items()) {
     if (key == "name") {
       check(value.is_string(), source, ": algorithm \"name\" must be a string");
       config.algorithm = value.get<std::string>();
-      check(config.algorithm == "DefaultQuantization", source, ": algorithm \"", config.algorithm,
-            "\" is not supported here (expected DefaultQuantization)");
+      check(config.algorithm == kDefaultQuantizationName || config.algorithm == kAccuracyAwareQuantizationName,
+            source, ": algorithm \"", config.algorithm, "\" is not supported here (expected ", kDefaultQuantizationName,
+            " or ", kAccuracyAwareQuantizationName, ")");
+      named = true;
     } else if (key == "params") {
       parse_params(value, source, config);
     } else {
       throw Error(concat(source, ": unknown key \"", key, "\" in the algorithm entry (expected name, params)"));
     }
   }
+  check(!named || config.algorithm == kAccuracyAwareQuantizationName || !has_accuracy_aware_params(config), source,
+        ": maximal_drop, drop_type, ranking_subset_size, max_iter_num and tune_hyperparams are "
+        "AccuracyAwareQuantization parameters, but the algorithm is ", config.algorithm);
+  if (!named && has_accuracy_aware_params(config)) config.algorithm = kAccuracyAwareQuantizationName;
 }
 
 }  // namespace
@@ -128,6 +174,7 @@ QuantizeConfig parse_quantize_config(const std::string& text, const std::string&
     parse_algorithm(root, source, config);
   } else {
     parse_params(root, source, config);
+    if (has_accuracy_aware_params(config)) config.algorithm = kAccuracyAwareQuantizationName;
   }
   return config;
 }

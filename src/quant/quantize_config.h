@@ -11,7 +11,15 @@
 //                      ("min_max", "mean_min_max", "performance", "quantile", "mse")
 //   use_fast_bias      true | false
 //   model_type         "transformer" (SmoothQuant for MatMul inputs) or absent
-// An unknown key is an error naming it: a misspelled option must not be silently ignored.
+// AccuracyAwareQuantization (algorithm name "AccuracyAwareQuantization", or these keys in a bare
+// params object) also takes POT's:
+//   maximal_drop        number (the budget; see accuracy_aware.h)
+//   drop_type           "absolute" | "relative"
+//   ranking_subset_size positive integer
+//   max_iter_num        positive integer
+//   tune_hyperparams    true | false
+// An unknown key is an error naming it: a misspelled option must not be silently ignored, nor an
+// AccuracyAwareQuantization key in a configuration naming DefaultQuantization.
 #pragma once
 
 #include <cstdint>
@@ -23,14 +31,24 @@
 
 namespace octet {
 
+inline constexpr const char* kDefaultQuantizationName = "DefaultQuantization";
+inline constexpr const char* kAccuracyAwareQuantizationName = "AccuracyAwareQuantization";
+
 struct QuantizeConfig {
-  std::string algorithm = "DefaultQuantization";
+  // kDefaultQuantizationName or kAccuracyAwareQuantizationName.
+  std::string algorithm = kDefaultQuantizationName;
   std::optional<QuantizationPreset> preset;
   std::optional<int64_t> subset_size;
   std::set<std::string> ignored;
   std::optional<RangeEstimator> activation_estimator;
   std::optional<bool> fast_bias_correction;
   std::string model_type;
+  // AccuracyAwareQuantization parameters (set only for that algorithm).
+  std::optional<double> max_drop;
+  std::optional<bool> relative_drop;
+  std::optional<int64_t> ranking_subset_size;
+  std::optional<int64_t> max_iterations;
+  std::optional<bool> tune_hyperparams;
 };
 
 // Parses a configuration file. Throws Error naming the file and the offending key or value.

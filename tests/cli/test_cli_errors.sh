@@ -183,6 +183,22 @@ expect_error "quantize misspelled config key" "misspelled.json;presett" "$octet"
 expect_error "quantize output not .onnx" "--output;q.txt" "$octet" quantize $relu -o out/q.txt --data calibration
 expect_error "quantize missing calibration folder" "nowhere" "$octet" quantize $relu -o out/q.onnx --data nowhere
 expect_error "quantize unknown range estimator" "--range-estimator;kl" "$octet" quantize $relu -o out/q.onnx --data calibration --range-estimator kl
+# octet quantize --algorithm accuracy-aware: its options' errors name the option, folder or key.
+mkdir -p evaluation && cp data/good.npy evaluation/0001.npy && printf '0001.npy\t0\n' >evaluation/labels.tsv
+echo '{"name": "DefaultQuantization", "params": {"maximal_drop": 0.01}}' >aa_in_default.json
+aa=(--algorithm accuracy-aware)
+expect_error "quantize unknown algorithm" "--algorithm;fancy" "$octet" quantize $relu -o out/q.onnx --data calibration --algorithm fancy
+expect_error "quantize --max-drop without accuracy-aware" "--max-drop;accuracy-aware" "$octet" quantize $relu -o out/q.onnx --data calibration --max-drop 0.01
+expect_error "quantize --eval-dataset without accuracy-aware" "--eval-dataset;accuracy-aware" "$octet" quantize $relu -o out/q.onnx --data calibration --eval-dataset evaluation
+expect_error "quantize accuracy-aware without --eval-dataset" "--eval-dataset" "$octet" quantize $relu -o out/q.onnx --data calibration "${aa[@]}" --metric top1
+expect_error "quantize accuracy-aware without --metric" "--metric" "$octet" quantize $relu -o out/q.onnx --data calibration "${aa[@]}" --eval-dataset evaluation
+expect_error "quantize accuracy-aware missing evaluation folder" "--eval-dataset;nowhere_eval" "$octet" quantize $relu -o out/q.onnx --data calibration "${aa[@]}" --eval-dataset nowhere_eval --metric top1
+expect_error "quantize accuracy-aware unknown metric" "--metric;top7" "$octet" quantize $relu -o out/q.onnx --data calibration "${aa[@]}" --eval-dataset evaluation --metric top7
+expect_error "quantize accuracy-aware reference metric" "--metric;sqnr;label metric" "$octet" quantize $relu -o out/q.onnx --data calibration "${aa[@]}" --eval-dataset evaluation --metric sqnr
+expect_error "quantize accuracy-aware CTC metric without --dict" "--dict" "$octet" quantize $relu -o out/q.onnx --data calibration "${aa[@]}" --eval-dataset evaluation --metric ctc-char-accuracy
+expect_error "quantize accuracy-aware bad drop type" "--drop-type;percent" "$octet" quantize $relu -o out/q.onnx --data calibration "${aa[@]}" --eval-dataset evaluation --metric top1 --drop-type percent
+expect_error "quantize accuracy-aware report into a missing folder" "--report;no_such_folder" "$octet" quantize $relu -o out/q.onnx --data calibration "${aa[@]}" --eval-dataset evaluation --metric top1 --report out/no_such_folder/r.json
+expect_error "quantize accuracy-aware key in a DefaultQuantization config" "aa_in_default.json;maximal_drop" "$octet" quantize $relu -o out/q.onnx --data calibration --config aa_in_default.json
 
 run_success "run single input" "$octet" run $relu --input x=data/good.npy --output-dir out
 python_check "

@@ -23,5 +23,7 @@ std::unique_ptr<Command> make_verify_command(CLI::App& parent);
 std::unique_ptr<Command> make_bench_command(CLI::App& parent);
 std::unique_ptr<Command> make_eval_command(CLI::App& parent);
 std::unique_ptr<Command> make_quantize_command(CLI::App& parent);
+std::unique_ptr<Command> make_workbench_command(CLI::App& parent);
+std::unique_ptr<Command> make_ocr_command(CLI::App& parent);
 
 }  // namespace octet::cli

@@ -28,6 +28,8 @@ int run_octet(int argc, char** argv) {
   commands.push_back(octet::cli::make_bench_command(app));
   commands.push_back(octet::cli::make_eval_command(app));
   commands.push_back(octet::cli::make_quantize_command(app));
+  commands.push_back(octet::cli::make_workbench_command(app));
+  commands.push_back(octet::cli::make_ocr_command(app));
 
   // CLI11 would report a missing or unknown command in its own words; name them plainly instead.
   std::string known;
