@@ -135,6 +135,7 @@ struct CandidateState {
 
 struct Evaluated {
   Model model;
+  std::unique_ptr<Session> session;  // kept: the current model's session scores it on the ranking subset
   QuantizeSummary summary;
   double metric = 0;
   double drop = 0;
@@ -142,10 +143,27 @@ struct Evaluated {
   std::vector<double> per_sample;
 };
 
+// A group's benefit when returned to FP32, measured on the ranking subset against the state it was
+// scored on: the metric's gain, then the fall of the normalized output error (the tie-break).
 struct RankedGroup {
   std::string name;
-  double subset_metric = 0;
-  double error = 0;
+  double metric_gain = 0;
+  double error_gain = 0;
+  bool fresh = false;  // scored against the current state
+};
+
+// The most harmful group (the largest benefit) first; names break exact ties.
+bool more_harmful(const RankedGroup& a, const RankedGroup& b) {
+  const double key_a = std::round(a.metric_gain * kMetricKeySteps);
+  const double key_b = std::round(b.metric_gain * kMetricKeySteps);
+  if (key_a != key_b) return key_a > key_b;
+  if (a.error_gain != b.error_gain) return a.error_gain > b.error_gain;
+  return a.name < b.name;
+}
+
+struct SubsetScore {
+  double metric = 0;
+  double error = 0;  // mean normalized squared error of the first output against FP32
 };
 
 class AccuracyAwareRun {
@@ -303,11 +321,11 @@ class AccuracyAwareRun {
     Evaluated evaluated;
     evaluated.model =
         write_quantized_model(*prepared_, quantize_options(state), state.returned, &evaluated.summary, kReturnedReason);
-    std::unique_ptr<Session> session = build_session(as_saved(evaluated.model));
-    const EvalResult result = evaluate_all(*session, stage);
+    evaluated.session = build_session(as_saved(evaluated.model));
+    const EvalResult result = evaluate_all(*evaluated.session, stage);
     evaluated.metric = result.value;
     evaluated.drop = result_.fp32_metric - result.value;
-    evaluated.latency_ms = latency_ms(*session);
+    evaluated.latency_ms = latency_ms(*evaluated.session);
     evaluated.per_sample = per_sample_values(result);
     return evaluated;
   }
@@ -378,61 +396,87 @@ class AccuracyAwareRun {
     check_tapped(total);
   }
 
-  // Each candidate group returned to FP32 alone (on top of `state`), scored on the ranking subset.
-  // Most harmful first.
-  std::vector<RankedGroup> rank(const CandidateState& state, const std::set<std::string>& excluded,
+  // The ranking subset's metric and output error of a session's model.
+  SubsetScore score_on_ranking_subset(Session& session) {
+    tap_->start(OutputTap::Mode::kCompare);
+    const EvalResult result = evaluate(session, ranking_set_, eval_options_);
+    check_tapped(ranking_set_.samples.size());
+    return {result.value, tap_->mean_error()};
+  }
+
+  // `group` returned to FP32 on top of `state`, against `baseline` (the score of `state`).
+  RankedGroup score_group(const CandidateState& state, const SubsetScore& baseline, const std::string& group) {
+    std::set<std::string> returned = state.returned;
+    returned.insert(group);
+    const std::unique_ptr<Session> session =
+        build_session(as_saved(write_quantized_model(*prepared_, quantize_options(state), returned)));
+    const SubsetScore score = score_on_ranking_subset(*session);
+    return {group, score.metric - baseline.metric, baseline.error - score.error, true};
+  }
+
+  // The groups still quantized in `state` and not excluded, each returned to FP32 alone on top of
+  // `state` and scored on the ranking subset; the most harmful first.
+  std::vector<RankedGroup> rank(const CandidateState& state, Evaluated& current, const std::set<std::string>& excluded,
                                 std::string& stop_reason) {
     std::vector<std::string> candidates;
     for (const std::string& group : quantized_groups(state))
       if (!excluded.count(group)) candidates.push_back(group);
+    progress("ranking groups", 0, candidates.size());
+    const SubsetScore baseline = score_on_ranking_subset(*current.session);
     std::vector<RankedGroup> ranked;
-    const QuantizeOptions quantize = quantize_options(state);
     for (size_t i = 0; i < candidates.size(); ++i) {
       if (cancelled()) {
         stop_reason = "cancelled";
         return {};
       }
-      progress("ranking groups", i, candidates.size());
-      std::set<std::string> returned = state.returned;
-      returned.insert(candidates[i]);
-      std::unique_ptr<Session> session = build_session(as_saved(write_quantized_model(*prepared_, quantize, returned)));
-      tap_->start(OutputTap::Mode::kCompare);
-      const EvalResult result = evaluate(*session, ranking_set_, eval_options_);
-      check_tapped(ranking_set_.samples.size());
-      ranked.push_back({candidates[i], result.value, tap_->mean_error()});
+      ranked.push_back(score_group(state, baseline, candidates[i]));
+      progress("ranking groups", i + 1, candidates.size());
     }
-    progress("ranking groups", candidates.size(), candidates.size());
-    std::sort(ranked.begin(), ranked.end(), [](const RankedGroup& a, const RankedGroup& b) {
-      const double key_a = std::round(a.subset_metric * kMetricKeySteps);
-      const double key_b = std::round(b.subset_metric * kMetricKeySteps);
-      if (key_a != key_b) return key_a > key_b;
-      if (a.error != b.error) return a.error < b.error;
-      return a.name < b.name;
-    });
+    std::sort(ranked.begin(), ranked.end(), more_harmful);
     return ranked;
   }
 
-  // POT's greedy loop: return the most harmful group; keep it when the drop did not grow; otherwise
-  // undo, exclude the group and rank the rest again.
+  // Ranks `ranking` again against `state`, lazily (Minoux's lazy greedy): returning other groups to
+  // FP32 only shrinks what returning one more can recover (diminishing returns), so a group's older
+  // gain bounds its gain now. Re-scoring the top entry until the top one is fresh finds the group a
+  // full re-ranking would put first, usually with a few evaluations instead of one per group. The
+  // entries below it keep their older order.
+  void rerank(const CandidateState& state, Evaluated& current, std::vector<RankedGroup>& ranking,
+              std::string& stop_reason) {
+    for (RankedGroup& group : ranking) group.fresh = false;
+    const SubsetScore baseline = score_on_ranking_subset(*current.session);
+    size_t rescored = 0;
+    while (!ranking.empty()) {
+      std::sort(ranking.begin(), ranking.end(), more_harmful);
+      if (ranking.front().fresh) break;
+      if (cancelled()) {
+        stop_reason = "cancelled";
+        return;
+      }
+      ranking.front() = score_group(state, baseline, ranking.front().name);
+      progress("re-ranking groups (lazily, the top first)", ++rescored, ranking.size());
+    }
+  }
+
+  // POT's greedy loop: return the most harmful group; keep it when the drop did not grow (the next
+  // return follows the same ranking); otherwise undo it, exclude the group and rank the rest again.
   void return_groups(CandidateState& state, Evaluated& current, std::string& stop_reason) {
     std::set<std::string> excluded;
     int returns = 0;
-    std::vector<RankedGroup> ranking = rank(state, excluded, stop_reason);
-    size_t next = 0;
+    std::vector<RankedGroup> ranking = rank(state, current, excluded, stop_reason);
     while (stop_reason.empty() && !within_budget(current.drop)) {
-      // Groups dropped out of the plan by earlier returns are skipped.
+      // Groups that earlier returns took out of the plan (e.g. an Add next to a returned conv) go.
       const std::vector<std::string> still_quantized = quantized_groups(state);
       const std::set<std::string> quantized(still_quantized.begin(), still_quantized.end());
-      while (next < ranking.size() && !quantized.count(ranking[next].name)) ++next;
-      if (next == ranking.size()) {
+      std::erase_if(ranking, [&](const RankedGroup& group) { return !quantized.count(group.name); });
+      if (ranking.empty()) {
         bool left = false;
         for (const std::string& group : still_quantized) left |= !excluded.count(group);
         if (!left) {
           stop_reason = "every group was tried";
           break;
         }
-        ranking = rank(state, excluded, stop_reason);
-        next = 0;
+        ranking = rank(state, current, excluded, stop_reason);
         continue;
       }
       if (options_.max_iterations > 0 && returns >= options_.max_iterations) {
@@ -443,7 +487,8 @@ class AccuracyAwareRun {
         stop_reason = "cancelled";
         break;
       }
-      const std::string group = ranking[next++].name;
+      const std::string group = ranking.front().name;
+      ranking.erase(ranking.begin());
       ++returns;
       CandidateState candidate = state;
       candidate.returned.insert(group);
@@ -456,8 +501,7 @@ class AccuracyAwareRun {
         current = std::move(evaluated);
       } else {
         excluded.insert(group);
-        ranking = rank(state, excluded, stop_reason);
-        next = 0;
+        rerank(state, current, ranking, stop_reason);
       }
     }
   }

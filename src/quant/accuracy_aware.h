@@ -15,7 +15,9 @@
 //      ||y - y_fp32||^2 / ||y_fp32||^2 (NNCF's ranking without a per-sample metric), then the name.
 //   5. Return groups to FP32 in ranking order, re-evaluating on the whole set after each. A return
 //      that leaves the drop no worse is kept; one that makes it worse is undone (POT's
-//      use_prev_if_drop_increase), the group is excluded, and the remaining groups are ranked again.
+//      use_prev_if_drop_increase), the group is excluded, and the remaining groups are ranked again,
+//      lazily: a group's gain only shrinks as others return (diminishing returns), so the top entry
+//      is re-scored until the top one is fresh (Minoux's lazy greedy), not every group.
 //   6. Stop when the drop holds the budget, no group is left, or max_iterations evaluations are done.
 //   7. When the budget holds: try each returned group back in INT8, latest first, keeping it INT8 when
 //      the budget still holds (octet's addition: fewer FP32 groups than the greedy order leaves).
@@ -27,7 +29,8 @@
 // served it disappear with it and no stray QuantizeLinear/DequantizeLinear pair is left.
 //
 // Cost: one calibration pass; then per candidate one QDQ write (no data pass), one Session build and
-// a pass over the ranking subset or the evaluation set. Memory: the ranking subset's FP32 outputs
+// a pass over the ranking subset or the evaluation set. A ranking costs one candidate per group, a
+// lazy re-ranking usually a few; every return one pass over the evaluation set. Memory: the ranking subset's FP32 outputs
 // (ranking_subset_size x the first output's size; PP-OCR rec: 300 x 1.06 MB).
 #pragma once
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/layout.h"
+#include "kernels/dnnl/dnnl_common.h"
 #include "kernel_test_util.h"
 #include "quantized_test_util.h"
 #include "kernels/post_ops.h"
@@ -424,6 +425,48 @@ TEST(QDeconvDnnlTest, Sweep) {
     }
   }
   for (const auto& [name, count] : implementations) std::cout << "  " << name << " x" << count << "\n";
+  std::cout << "  one-step differences at ties: " << tie_steps << "\n";
+}
+
+// Deconvolutions whose input rows each write their own output rows (kernel height = vertical
+// stride, no vertical padding: the PP-OCR detector's 2x2 stride-2 upsampling), large enough for two
+// threads, run while the cores are contended as bands of input rows on the thread pool, exactly as
+// the reference; others run whole.
+TEST(QDeconvDnnlTest, RowBandsOfIndependentRows) {
+  // spatial rank, batch, in, out, group, kernel, stride, pad, output_padding, dilation, size
+  const std::vector<DeconvSpec> banded = {{2, 1, 64, 32, 1, 2, 2, 0, 0, 1, 24}, {2, 2, 32, 48, 1, 3, 3, 0, 0, 1, 13}};
+  const std::vector<DeconvSpec> whole = {{2, 1, 64, 32, 1, 4, 2, 1, 0, 1, 20}};
+  const std::vector<TypeConfig> types = {
+      {DataType::kUint8, 0, DataType::kUint8, DataType::kUint8, 0},
+      {DataType::kInt8, -5, DataType::kFloat, DataType::kInt8, 3},
+      {DataType::kUint8, 128, DataType::kFloat, DataType::kFloat, 0},
+  };
+  const std::vector<std::vector<PostOp>> chains = {{{PostOpKind::kRelu}}, {{PostOpKind::kSum}}, {{PostOpKind::kSigmoid}}};
+  uint32_t seed = 3500;
+  int64_t tie_steps = 0;
+  for (const bool expect_bands : {true, false}) {
+    for (const DeconvSpec& geometry : expect_bands ? banded : whole) {
+      for (size_t t = 0; t < types.size(); ++t) {
+        QuantizationSpec spec;
+        spec.x_type = types[t].x_type;
+        spec.x_zero_point = types[t].x_zero_point;
+        spec.bias = t != 1;
+        spec.post_ops = chains[t];
+        spec.sum_type = types[t].sum_type;
+        spec.y_type = types[t].y_type;
+        spec.y_zero_point = types[t].y_zero_point;
+        spec.seed = seed++;
+        const QCase test = make_case(geometry, spec);
+        for (const bool channels_last : {false, true}) {
+          dnnl_backend::hold_cores_contended(60.0);
+          const std::string detail = check_dnnl_against_reference(test, channels_last, tie_steps);
+          EXPECT_EQ(detail.find("rows per image") != std::string::npos, expect_bands)
+              << test.description << " ran " << detail;
+        }
+      }
+    }
+  }
+  dnnl_backend::hold_cores_contended(0.0);
   std::cout << "  one-step differences at ties: " << tie_steps << "\n";
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/layout.h"
+#include "kernels/dnnl/dnnl_common.h"
 #include "kernel_test_util.h"
 #include "quantized_test_util.h"
 #include "kernels/post_ops.h"
@@ -616,9 +617,10 @@ TEST(QFusedDnnlTest, DepthwiseS8SourceRunsShiftedToU8) {
   std::cout << "  one-step differences at ties: " << tie_steps << "\n";
 }
 
-// Convolutions large enough for two threads run as row bands of single-threaded primitives on the
-// thread pool (quantized_primitive.cpp): every band reads its own source rows and padding, writes
-// its own output rows (and residual rows), and the result equals the reference's.
+// Convolutions large enough for two threads run on oneDNN's OpenMP split, or, while the cores are
+// contended (dnnl_common.h), as row bands of single-threaded primitives on the thread pool
+// (quantized_primitive.cpp): every band reads its own source rows and padding, writes its own
+// output rows (and residual rows), and the result equals the reference's either way.
 TEST(QFusedDnnlTest, ConvRowBandsMatchReference) {
   // spatial rank, batch, in, out, group, kernel, stride, pad, dilation, size
   const std::vector<ConvSpec> geometries = {
@@ -652,12 +654,49 @@ TEST(QFusedDnnlTest, ConvRowBandsMatchReference) {
       spec.seed = seed++;
       const QCase test = make_conv_case(geometries[g], spec);
       for (bool channels_last : {false, true}) {
-        const std::string detail = check_dnnl_against_reference(test, channels_last, tie_steps);
-        EXPECT_NE(detail.find("of rows per image"), std::string::npos) << test.description << " ran " << detail;
+        for (const bool contended : {true, false}) {
+          dnnl_backend::hold_cores_contended(contended ? 60.0 : 0.0);
+          const std::string detail = check_dnnl_against_reference(test, channels_last, tie_steps);
+          const bool banded = detail.find("of rows per image") != std::string::npos;
+          // The depthwise s8 source runs in bands (the shifted route) either way.
+          const bool shifted = detail.find("shifted") != std::string::npos;
+          EXPECT_EQ(shifted, g + 1 == geometries.size() && types[t].x_type == DataType::kInt8) << detail;
+          EXPECT_EQ(banded, contended || shifted) << test.description << " ran " << detail;
+        }
       }
     }
   }
+  dnnl_backend::hold_cores_contended(0.0);
   std::cout << "  one-step differences at ties: " << tie_steps << "\n";
+}
+
+// Several OpenMP executions far slower than the primitive's best in a short while mark the cores
+// contended; then a convolution without row bands (1-D here) runs on a primitive created for one
+// thread, exactly.
+TEST(QFusedDnnlTest, ContendedCoresRunWithoutTheOpenMpSplit) {
+  dnnl_backend::hold_cores_contended(0.0);
+  double best = 1e-4;
+  for (int i = 0; i < 10; ++i) dnnl_backend::record_openmp_execution(2.5e-4, best);  // ordinary jitter
+  EXPECT_FALSE(dnnl_backend::cores_contended());
+  dnnl_backend::record_openmp_execution(5e-3, best);  // two stalls (scheduler periods) among 8
+  for (int i = 0; i < 5; ++i) dnnl_backend::record_openmp_execution(1e-4, best);
+  dnnl_backend::record_openmp_execution(5e-3, best);
+  EXPECT_FALSE(dnnl_backend::cores_contended());
+  dnnl_backend::record_openmp_execution(5e-3, best);  // a third one: 3 of the last 8
+  EXPECT_TRUE(dnnl_backend::cores_contended());
+  EXPECT_EQ(best, 1e-4);
+
+  QuantizationSpec spec;
+  spec.post_ops = {{PostOpKind::kRelu}};
+  spec.seed = 6000;
+  const QCase test = make_conv_case(ConvSpec{1, 1, 256, 256, 1, 3, 1, 1, 1, 40}, spec);
+  int64_t tie_steps = 0;
+  for (const bool contended : {true, false}) {
+    dnnl_backend::hold_cores_contended(contended ? 60.0 : 0.0);
+    const std::string detail = check_dnnl_against_reference(test, true, tie_steps);
+    EXPECT_EQ(detail.find("one thread (cores contended)") != std::string::npos, contended) << detail;
+  }
+  dnnl_backend::hold_cores_contended(0.0);
 }
 
 TEST(QFusedDnnlTest, MatMulSweep) {

@@ -99,24 +99,34 @@ class TemporaryFolder {
 class AccuracyAwareTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    fs::create_directories(calibration_.path());
-    Session fp32(classifier());
+    for (int i = 0; i < kSampleCount; ++i) {
+      save_npy(random_tensor({1, kFeatures}, 100 + static_cast<uint32_t>(i)), calibration_.path() + "/" + name(i));
+      save_npy(random_tensor({1, kFeatures}, 1000 + static_cast<uint32_t>(i)), evaluation_.path() + "/" + name(i));
+    }
+    relabel(classifier());
+    eval_options_.metric = MetricKind::kTop1;
+  }
+
+  static std::string name(int index) {
+    char text[16];
+    std::snprintf(text, sizeof text, "%04d.npy", index);
+    return text;
+  }
+
+  // Labels the evaluation samples with the top-1 classes of `model`.
+  void relabel(const Model& model) {
+    Session session(model);
     std::ofstream labels(evaluation_.path() + "/" + kLabelFileName);
     for (int i = 0; i < kSampleCount; ++i) {
-      char name[16];
-      std::snprintf(name, sizeof name, "%04d.npy", i);
-      save_npy(random_tensor({1, kFeatures}, 100 + static_cast<uint32_t>(i)), calibration_.path() + "/" + name);
-      const Tensor sample = random_tensor({1, kFeatures}, 1000 + static_cast<uint32_t>(i));
-      save_npy(sample, evaluation_.path() + "/" + name);
-      const Tensor scores = std::move(fp32.run({{"x", &sample}})[0]);
+      const Tensor sample = load_npy(evaluation_.path() + "/" + name(i));
+      const Tensor scores = std::move(session.run({{"x", &sample}})[0]);
       int64_t best = 0;
       for (int64_t c = 1; c < kClasses; ++c)
         if (scores.data<float>()[c] > scores.data<float>()[best]) best = c;
-      labels << name << "\t" << best << "\n";
+      labels << name(i) << "\t" << best << "\n";
     }
     labels.close();
     eval_set_ = load_labeled_dataset(evaluation_.path());
-    eval_options_.metric = MetricKind::kTop1;
   }
 
   AccuracyAwareResult run(const AccuracyAwareOptions& options) {
@@ -252,6 +262,27 @@ TEST_F(AccuracyAwareTest, ImpossibleBudgetReturnsTheBestModelWithAMessage) {
   Session session(result.model);
   const EvalResult evaluated = evaluate(session, eval_set_, eval_options_);
   EXPECT_DOUBLE_EQ(evaluated.value, result.metric);
+}
+
+// Labels from the model with gemm2 in FP32 and the other layers in INT8: from there, returning another
+// layer to FP32 moves the predictions away from the labels. Such a return is undone, the group is
+// excluded and the rest ranked again; the best model (gemm2 alone in FP32) comes back.
+TEST_F(AccuracyAwareTest, UndoesAReturnThatMakesTheDropWorse) {
+  const QuantizeOptions quantize;
+  const PreparedQuantization prepared = prepare_quantization(classifier(), CalibrationData(calibration_.path()), quantize);
+  relabel(write_quantized_model(prepared, quantize, {"gemm2"}));
+  AccuracyAwareOptions options;
+  options.max_drop = -1.0;
+  const AccuracyAwareResult result = run(options);
+  ASSERT_LT(result.fp32_metric, 1.0) << "premise: the FP32 model disagrees with the labels on some sample";
+  int undone = 0;
+  for (const AccuracyAwareIteration& iteration : result.iterations) undone += iteration.kind == "revert" && !iteration.kept;
+  EXPECT_GE(undone, 1);
+  ASSERT_FALSE(result.fp32_groups.empty());
+  EXPECT_EQ(result.fp32_groups.front(), "gemm2");
+  EXPECT_DOUBLE_EQ(result.metric, 1.0);
+  EXPECT_FALSE(result.budget_met);
+  EXPECT_NE(result.message.find("every group was tried"), std::string::npos) << result.message;
 }
 
 // max_iterations and cancellation stop the loop early, with the reason in the message.

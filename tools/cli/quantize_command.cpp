@@ -60,6 +60,13 @@ class ProgressPrinter {
                  std::string(static_cast<size_t>(kBarWidth - filled), ' ').c_str(), done, total, elapsed, remaining,
                  interactive_ && done != total ? "" : "\n");
     std::fflush(stderr);
+    bar_open_ = interactive_ && done != total;
+  }
+
+  // Ends a bar left unfinished on the terminal, before another line goes to stderr.
+  void end_line() {
+    if (bar_open_) std::fprintf(stderr, "\n");
+    bar_open_ = false;
   }
 
   static double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -71,6 +78,7 @@ class ProgressPrinter {
   std::chrono::steady_clock::time_point start_;
   std::string stage_;
   int next_logged_percent_ = 0;
+  bool bar_open_ = false;
 };
 
 // "Conv x52, MatMul x8"
@@ -180,7 +188,7 @@ class QuantizeCommand : public Command {
       AccuracyAwareOptions accuracy_aware_options = accuracy_aware_settings(config);
       accuracy_aware_options.quantize = options;
       accuracy_aware_options.progress = options.progress;
-      return run_accuracy_aware(std::move(model), data, accuracy_aware_options, start);
+      return run_accuracy_aware(std::move(model), data, accuracy_aware_options, progress, start);
     }
     QuantizeSummary summary;
     Model quantized = with_file_context(model_path_, [&] { return quantize_model(std::move(model), data, options, &summary); });
@@ -248,7 +256,7 @@ class QuantizeCommand : public Command {
   }
 
   int run_accuracy_aware(Model model, const CalibrationData& data, AccuracyAwareOptions options,
-                         std::chrono::steady_clock::time_point start) const {
+                         ProgressPrinter& progress, std::chrono::steady_clock::time_point start) const {
     EvalSetupOptions eval_setup_options;
     eval_setup_options.dataset_dir = eval_dataset_;
     eval_setup_options.dataset_option = "--eval-dataset";
@@ -262,6 +270,7 @@ class QuantizeCommand : public Command {
           "text-det-hmean)");
     size_t step = 0;
     options.on_iteration = [&](const AccuracyAwareIteration& iteration) {
+      progress.end_line();
       std::fprintf(stderr, "accuracy-aware step %zu: %s\n", step++, iteration_text(iteration).c_str());
       std::fflush(stderr);
     };
@@ -285,6 +294,7 @@ class QuantizeCommand : public Command {
       write_text_file_atomically(report_path_, report.dump(2) + "\n");
       std::cout << "report written to " << report_path_ << "\n";
     }
+    progress.end_line();
     if (!result.budget_met) std::fprintf(stderr, "octet: warning: %s\n", result.message.c_str());
     return kExitSuccess;
   }

@@ -2,6 +2,12 @@
 
 #include <omp.h>
 
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+
 #include "core/layout.h"
 
 namespace octet::dnnl_backend {
@@ -24,6 +30,46 @@ ScopedThreadLimit::ScopedThreadLimit(int threads) : previous_(omp_get_max_thread
 
 ScopedThreadLimit::~ScopedThreadLimit() {
   if (omp_get_max_threads() != previous_) omp_set_num_threads(previous_);
+}
+
+namespace {
+// Until when (steady_clock ticks) the cores count as contended.
+std::atomic<int64_t> contended_until{0};
+// A stall: an OpenMP execution slower than twice the primitive's best time plus 0.1 ms. A few
+// happen on a mostly idle machine too, where the split still wins (ResNet-50 INT8 at a load
+// average of 1.5: 11 to 12 ms split, 14 to 15 ms in row bands), so the cores count as contended
+// when kStallsToContend of the last kExecutionsObserved executions stalled; under heavy load
+// almost every execution stalls, some by hundreds of milliseconds.
+constexpr double kStallFactor = 2.0;
+constexpr double kStallSlackSeconds = 0.1e-3;
+constexpr int kExecutionsObserved = 8;
+constexpr int kStallsToContend = 3;
+std::mutex stall_mutex;
+uint32_t recent_stalls = 0;  // one bit per execution observed, the latest in bit 0
+
+int64_t now_ticks() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+
+int64_t seconds_to_ticks(double seconds) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds))
+      .count();
+}
+}  // namespace
+
+bool cores_contended() { return now_ticks() < contended_until.load(std::memory_order_relaxed); }
+
+void hold_cores_contended(double seconds) {
+  contended_until.store(now_ticks() + seconds_to_ticks(seconds), std::memory_order_relaxed);
+}
+
+void record_openmp_execution(double elapsed, double& best) {
+  if (elapsed < best) best = elapsed;
+  const bool stall = elapsed > kStallFactor * best + kStallSlackSeconds;
+  std::lock_guard lock(stall_mutex);
+  recent_stalls = ((recent_stalls << 1) | (stall ? 1u : 0u)) & ((1u << kExecutionsObserved) - 1);
+  if (std::popcount(recent_stalls) >= kStallsToContend) {
+    recent_stalls = 0;  // the split is tried afresh when the hold ends
+    hold_cores_contended(kContentionHoldSeconds);
+  }
 }
 
 dnnl::memory::data_type to_dnnl(DataType dtype) {

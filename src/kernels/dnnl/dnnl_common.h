@@ -25,8 +25,25 @@ void set_thread_count(int threads);
 // oneDNN 2.6 (OpenMP build) splits every primitive statically over all threads: each call is a
 // fork and a join, a few microseconds when the other core is idle, and up to a scheduler period
 // (several milliseconds) when it is busy, since the join waits for a thread the kernel may not run.
-// Below this size (about 20 us of int8 work on one AVX-512 VNNI core) the split cannot pay for that.
-inline constexpr int64_t kSingleThreadMultiplyAdds = int64_t{4} << 20;
+// Below this size (about 5 us of int8 work on one AVX-512 VNNI core) the split cannot pay for that.
+inline constexpr int64_t kSingleThreadMultiplyAdds = int64_t{1} << 20;
+
+// Whether the cores looked busy lately, as oneDNN's OpenMP split experiences them: among the
+// latest OpenMP executions kernels timed, several were far slower than the best times of the same
+// primitives (record_openmp_execution), within the last kContentionHoldSeconds. Kernels then
+// run their alternative (on the calling thread, or in row bands on the session's pool, whose
+// calling thread can finish alone) instead of the OpenMP split, and try the split again once the
+// hold ends. On an idle machine the split is the faster one (ResNet-50 INT8: 10.8 ms vs 13.8 ms in
+// row bands), on a busy one by far the slower (600 ms and more vs 31 ms with other processes
+// keeping both cores busy).
+bool cores_contended();
+inline constexpr double kContentionHoldSeconds = 5.0;
+// Records an OpenMP execution that took `elapsed` seconds of a primitive whose best time so far is
+// `best` (updated); see cores_contended.
+void record_openmp_execution(double elapsed, double& best);
+// Marks the cores contended for the next `seconds` (0: no longer), whatever the timings say: for
+// tests of the contended paths.
+void hold_cores_contended(double seconds);
 
 // Limits the OpenMP threads of the calling thread (oneDNN's thread count: read when a primitive
 // is created and by some implementations when one runs) to `threads` for the scope's lifetime,
@@ -51,9 +68,9 @@ inline bool single_threaded_work(int64_t multiply_adds) { return multiply_adds <
 inline constexpr int64_t kSingleThreadBytes = int64_t{1} << 18;
 
 // The ScopedThreadLimit argument for a memory-bound primitive writing `bytes`: 1 below
-// kSingleThreadBytes, otherwise no limit.
+// kSingleThreadBytes or while the cores are contended, otherwise no limit.
 inline int memory_bound_thread_limit(int64_t bytes) {
-  return bytes < kSingleThreadBytes ? 1 : std::numeric_limits<int>::max();
+  return bytes < kSingleThreadBytes || cores_contended() ? 1 : std::numeric_limits<int>::max();
 }
 
 // oneDNN data type for an octet dtype; throws UnsupportedError for types oneDNN lacks.

@@ -124,9 +124,14 @@ std::unique_ptr<Kernel> create_quantized_deconv_kernel(const KernelCreateInfo& i
                                              DataType src_type, Shape& dst_shape) -> dnnl::primitive_desc {
     return deconv_primitive_desc(attributes, weight_shape, primitive_epilogue, src_shape, src_type, dst_shape);
   };
+  // Row bands when each input row writes its own output rows (see DeconvolutionRows).
+  std::optional<DeconvolutionRows> rows;
+  if (spatial_rank == 2 && weights->dim(2) == attributes.strides[0] && attributes.dilations[0] == 1 &&
+      attributes.pads[0] == 0 && attributes.pads[2] == 0 && attributes.output_padding[0] == 0)
+    rows = DeconvolutionRows{attributes.strides[0]};
   return create_quantized_primitive_kernel(info, *weights, deconv_user_weights_desc(weights->shape(), attributes.group),
                                            std::move(*epilogue), std::move(describe), WeightSliceReader::kInput,
-                                           probe_shape, "deconvolution", reason);
+                                           probe_shape, "deconvolution", reason, std::nullopt, rows);
 }
 
 }  // namespace octet::dnnl_backend

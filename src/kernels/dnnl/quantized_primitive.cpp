@@ -1,22 +1,24 @@
 // The int8 (de)convolution kernel machinery shared by qconv.cpp and qdeconv.cpp; see
 // quantized_primitive.h.
 //
-// Per input shape and type the kernel prepares one way to run:
+// Per input shape and type the kernel runs one of:
+//   - one primitive on the calling thread, for small shapes (dnnl_common.h, single_threaded_work);
 //   - the shifted route (ShiftedSourceRoute) for s8 depthwise sources: bands of output rows with
 //     the kernel rows their windows keep inside, on brdgmm_dw;
-//   - row bands (convolutions with ConvolutionPieces too large for one thread, when the session
-//     has two or more threads): the output rows split into bands of about equal height,
-//     each band a single-threaded primitive reading only its input rows (with the node's padding
-//     where the band touches the border);
-//   - one primitive on the calling thread, for small ones (dnnl_common.h, single_threaded_work);
-//   - one primitive on oneDNN's OpenMP threads, otherwise (deconvolutions, sources of other ranks,
-//     shapes too short to split).
-// Bands are handed out one by one to the session's thread pool. Bands of the same geometry share a
+//   - otherwise one primitive split over oneDNN's OpenMP threads, its executions timed; while the
+//     cores are contended (dnnl_common.h, cores_contended) the same work runs instead as row
+//     bands (convolutions with ConvolutionPieces: output rows split into bands of about equal
+//     height, each a single-threaded primitive reading only its input rows, with the node's
+//     padding where the band touches the border; deconvolutions with DeconvolutionRows: bands of
+//     input rows), planned on first need, or, without bands, on a primitive created for one thread.
+// Bands are handed out one by one to the session's thread pool, whose calling thread runs the
+// remaining ones itself when the other thread is late. Bands of the same geometry share a
 // primitive, and bands share reordered weights per layout and kernel rows.
 #include "kernels/dnnl/quantized_primitive.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -78,7 +80,7 @@ class QuantizedPrimitiveKernel : public Kernel {
   QuantizedPrimitiveKernel(const KernelCreateInfo& info, const Tensor& weights, const memory::desc& user_weights_desc,
                            QuantizedEpilogue epilogue, QuantizedPrimitiveDescriber describe,
                            WeightSliceReader slice_reader, std::string operation,
-                           std::optional<ConvolutionPieces> pieces)
+                           std::optional<ConvolutionPieces> pieces, std::optional<DeconvolutionRows> deconvolution_rows)
       : fallback_(info),
         weights_(weights),
         user_weights_desc_(user_weights_desc),
@@ -86,7 +88,8 @@ class QuantizedPrimitiveKernel : public Kernel {
         describe_(std::move(describe)),
         slice_reader_(slice_reader),
         operation_(std::move(operation)),
-        pieces_(std::move(pieces)) {}
+        pieces_(std::move(pieces)),
+        deconvolution_rows_(deconvolution_rows) {}
 
   bool accepts_channels_last() const override { return true; }
   std::string detail() const override { return detail_; }
@@ -132,6 +135,13 @@ class QuantizedPrimitiveKernel : public Kernel {
     std::unordered_map<int, memory> arguments;
     std::map<Layout, LayoutView> inputs;
 
+    double best_seconds = 1e30;  // the OpenMP split's best time (record_openmp_execution)
+    // When the cores are contended (cores_contended), an OpenMP-split shape runs in row bands,
+    // planned on first need, or else on `solo`, the same primitive created for one thread.
+    bool bands_planned = false;
+    dnnl::primitive solo;
+    std::unordered_map<int, memory> solo_arguments;
+    std::string band_implementation;
     std::vector<Band> bands;               // empty: one primitive runs the whole shape
     std::vector<memory> band_scratchpads;  // one per pool thread
     std::vector<BandWeights> band_weights;
@@ -145,10 +155,19 @@ class QuantizedPrimitiveKernel : public Kernel {
   };
 
   Prepared* prepare(const Tensor& src, int pool_threads);
+  // Plans the row bands of an OpenMP-split shape (once), for runs while the cores are contended.
+  void plan_bands(const Shape& src_shape, DataType src_type, int pool_threads, Prepared& prepared) const;
+  // Creates `prepared.solo` when the shape has no bands; false when oneDNN declines.
+  bool prepare_solo(const Shape& src_shape, DataType src_type, Prepared& prepared) const;
   // Plans the shifted route for `src_shape` into `prepared` when it applies; false otherwise.
   bool prepare_shifted_route(const Shape& src_shape, int pool_threads, Prepared& prepared) const;
   // Plans row bands of the direct primitive when worthwhile; leaves `prepared.bands` empty otherwise.
   void prepare_row_bands(const Shape& src_shape, DataType src_type, int pool_threads, Prepared& prepared) const;
+  // The same for a deconvolution with DeconvolutionRows.
+  void prepare_deconvolution_bands(const Shape& src_shape, DataType src_type, int pool_threads,
+                                   Prepared& prepared) const;
+  // The band count for `work` multiply-adds per image over `rows` rows (1: not worth splitting).
+  int64_t band_count(int64_t work, int64_t rows, int64_t batch, int pool_threads) const;
   // Creates the bands of `plans` over a source of `source_shape` / `source_type` (channels-last,
   // horizontal padding `left` / `right` applied by the primitives), with `band_epilogue` giving
   // each kernel-row range's epilogue (nullopt: no exact one). False, leaving `prepared` as it
@@ -178,6 +197,7 @@ class QuantizedPrimitiveKernel : public Kernel {
   WeightSliceReader slice_reader_;
   std::string operation_;
   std::optional<ConvolutionPieces> pieces_;
+  std::optional<DeconvolutionRows> deconvolution_rows_;
   std::map<std::pair<Shape, DataType>, Prepared> cache_;
   std::vector<float> residual_scratch_;
   std::string detail_;
@@ -222,22 +242,39 @@ void QuantizedPrimitiveKernel::run(KernelContext& context) {
   Tensor converted_residual;
   const float* binary_addend = epilogue_.stage_output(context, prepared->dst_shape, Layout::kChannelsLast,
                                                       residual_scratch_, converted_residual);
-  if (!prepared->bands.empty()) {
+  // The OpenMP split, unless the cores are contended: then the bands, or the solo primitive.
+  const bool split = !prepared->single_threaded;
+  const bool contended = split && !prepared->shifted && cores_contended();
+  if (contended) plan_bands(src.shape(), src.dtype(), threads.thread_count(), *prepared);
+  if (prepared->shifted || (contended && !prepared->bands.empty())) {
     run_bands(*prepared, static_cast<const uint8_t*>(source.get_data_handle()), src.dim(2), source_row_bytes,
               static_cast<uint8_t*>(context.output(0).raw_data()), binary_addend, threads);
-    detail_ = prepared->implementation;
+    detail_ = prepared->band_implementation;
     return;
   }
-  prepared->arguments[DNNL_ARG_SRC] = source;
+  const bool solo = contended && prepare_solo(src.shape(), src.dtype(), *prepared);
+  std::unordered_map<int, memory>& arguments = solo ? prepared->solo_arguments : prepared->arguments;
+  arguments[DNNL_ARG_SRC] = source;
   prepared->dst_view.set_data_handle(context.output(0).raw_data());
-  prepared->arguments[DNNL_ARG_DST] = prepared->dst_view;
+  arguments[DNNL_ARG_DST] = prepared->dst_view;
   if (binary_addend) {
     prepared->binary_view.set_data_handle(const_cast<float*>(binary_addend));
-    prepared->arguments[DNNL_ARG_ATTR_MULTIPLE_POST_OP(prepared->binary_index) | DNNL_ARG_SRC_1] =
-        prepared->binary_view;
+    arguments[DNNL_ARG_ATTR_MULTIPLE_POST_OP(prepared->binary_index) | DNNL_ARG_SRC_1] = prepared->binary_view;
   }
-  prepared->primitive.execute(stream, prepared->arguments);
+  if (solo) {
+    ScopedThreadLimit solo_limit(1);
+    prepared->solo.execute(stream, arguments);
+    stream.wait();
+    detail_ = concat(prepared->implementation, " on one thread (cores contended)");
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  prepared->primitive.execute(stream, arguments);
   stream.wait();
+  if (split) {
+    record_openmp_execution(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                            prepared->best_seconds);
+  }
   detail_ = prepared->implementation;
 }
 
@@ -342,14 +379,41 @@ QuantizedPrimitiveKernel::Prepared* QuantizedPrimitiveKernel::prepare(const Tens
     prepared.arguments[DNNL_ARG_BIAS] = prepared.bias;
   }
   epilogue_.add_arguments(prepared.arguments);
-  if (pieces_ && src.rank() == 4) {
-    const bool shifted = pieces_->shifted_source && src.dtype() == DataType::kInt8 &&
-                         !starts_with(implementation, pieces_->shifted_source->implementation_prefix) &&
-                         prepare_shifted_route(src.shape(), pool_threads, prepared);
-    if (!shifted && pool_threads > 1 && !prepared.single_threaded)
-      prepare_row_bands(src.shape(), src.dtype(), pool_threads, prepared);
-  }
+  if (pieces_ && pieces_->shifted_source && src.rank() == 4 && src.dtype() == DataType::kInt8 &&
+      !starts_with(implementation, pieces_->shifted_source->implementation_prefix))
+    prepare_shifted_route(src.shape(), pool_threads, prepared);
   return &cache_.emplace(key, std::move(prepared)).first->second;
+}
+
+void QuantizedPrimitiveKernel::plan_bands(const Shape& src_shape, DataType src_type, int pool_threads,
+                                          Prepared& prepared) const {
+  if (prepared.bands_planned) return;
+  prepared.bands_planned = true;
+  if (pool_threads < 2 || src_shape.size() != 4) return;
+  if (pieces_) {
+    prepare_row_bands(src_shape, src_type, pool_threads, prepared);
+  } else if (deconvolution_rows_) {
+    prepare_deconvolution_bands(src_shape, src_type, pool_threads, prepared);
+  }
+}
+
+bool QuantizedPrimitiveKernel::prepare_solo(const Shape& src_shape, DataType src_type, Prepared& prepared) const {
+  if (prepared.solo) return true;
+  Shape dst_shape;
+  std::optional<dnnl::primitive_desc> primitive_desc;
+  try {
+    ScopedThreadLimit thread_limit(1);
+    primitive_desc.emplace(describe_(epilogue_, src_shape, src_type, dst_shape));
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  if (is_reference_implementation(implementation_name(*primitive_desc))) return false;
+  prepared.solo = dnnl::primitive(*primitive_desc);
+  prepared.solo_arguments = prepared.arguments;
+  prepared.solo_arguments[DNNL_ARG_WEIGHTS] =
+      band_weights(prepared, primitive_desc->weights_desc(), 0, pieces_ ? pieces_->kernel_height : 0);
+  prepared.solo_arguments[DNNL_ARG_SCRATCHPAD] = memory(primitive_desc->scratchpad_desc(), cpu_engine());
+  return true;
 }
 
 void QuantizedPrimitiveKernel::prepare_row_bands(const Shape& src_shape, DataType src_type, int pool_threads,
@@ -357,11 +421,7 @@ void QuantizedPrimitiveKernel::prepare_row_bands(const Shape& src_shape, DataTyp
   const std::vector<int64_t> padding = pieces_->padding(src_shape);
   const Shape& dst_shape = prepared.dst_shape;
   const int64_t batch = dst_shape[0], out_height = dst_shape[2], height = src_shape[2];
-  const int64_t image_multiply_adds = multiply_adds(src_shape, dst_shape) / batch;
-  const int64_t min_band_multiply_adds =
-      std::max(kMinBandMultiplyAdds, kMinBandMultiplyAddsPerWeight * weights_.element_count());
-  int64_t bands = std::min(out_height, (kBandsPerThread * pool_threads + batch - 1) / batch);
-  bands = std::min(bands, std::max<int64_t>(1, image_multiply_adds / min_band_multiply_adds));
+  const int64_t bands = band_count(multiply_adds(src_shape, dst_shape) / batch, out_height, batch, pool_threads);
   if (bands * batch < 2) return;
   const int64_t band_height = (out_height + bands - 1) / bands;
   const int64_t extent = (pieces_->kernel_height - 1) * pieces_->dilation + 1;
@@ -386,8 +446,39 @@ void QuantizedPrimitiveKernel::prepare_row_bands(const Shape& src_shape, DataTyp
   if (!build_bands(plans, src_shape, src_type, padding[1], padding[3], pool_threads, band_epilogue, prepared,
                    implementation))
     return;
-  prepared.implementation = concat(implementation, ", ", plans.size(), plans.size() == 1 ? " band" : " bands",
-                                   " of rows per image");
+  prepared.band_implementation = concat(implementation, ", ", plans.size(), plans.size() == 1 ? " band" : " bands",
+                                        " of rows per image on the session's threads (cores contended)");
+}
+
+int64_t QuantizedPrimitiveKernel::band_count(int64_t work, int64_t rows, int64_t batch, int pool_threads) const {
+  const int64_t min_band_multiply_adds =
+      std::max(kMinBandMultiplyAdds, kMinBandMultiplyAddsPerWeight * weights_.element_count());
+  const int64_t bands = std::min(rows, (kBandsPerThread * pool_threads + batch - 1) / batch);
+  return std::min(bands, std::max<int64_t>(1, work / min_band_multiply_adds));
+}
+
+void QuantizedPrimitiveKernel::prepare_deconvolution_bands(const Shape& src_shape, DataType src_type,
+                                                           int pool_threads, Prepared& prepared) const {
+  const Shape& dst_shape = prepared.dst_shape;
+  const int64_t batch = src_shape[0], height = src_shape[2], stride = deconvolution_rows_->stride;
+  if (dst_shape[2] != height * stride) return;
+  const int64_t bands = band_count(multiply_adds(src_shape, dst_shape) / batch, height, batch, pool_threads);
+  if (bands * batch < 2) return;
+  const int64_t band_height = (height + bands - 1) / bands;  // in input rows
+  std::vector<BandPlan> plans;
+  for (int64_t first_row = 0; first_row < height; first_row += band_height) {
+    BandPlan plan;
+    plan.src_row = first_row;
+    plan.src_rows = std::min(band_height, height - first_row);
+    plan.first_row = first_row * stride;
+    plan.rows = plan.src_rows * stride;
+    plans.push_back(plan);
+  }
+  std::string implementation;
+  const auto band_epilogue = [&](int64_t, int64_t) -> std::optional<QuantizedEpilogue> { return epilogue_; };
+  if (!build_bands(plans, src_shape, src_type, 0, 0, pool_threads, band_epilogue, prepared, implementation)) return;
+  prepared.band_implementation = concat(implementation, ", ", plans.size(), plans.size() == 1 ? " band" : " bands",
+                                        " of rows per image on the session's threads (cores contended)");
 }
 
 bool QuantizedPrimitiveKernel::prepare_shifted_route(const Shape& src_shape, int pool_threads,
@@ -474,8 +565,8 @@ bool QuantizedPrimitiveKernel::prepare_shifted_route(const Shape& src_shape, int
   // The padding columns hold the shifted zero; run() only rewrites the others.
   std::memset(prepared.shifted_buffer.get_data_handle(), static_cast<int>(kSourceShift),
               prepared.shifted_buffer.get_desc().get_size());
-  prepared.implementation = concat(implementation, " on the s8 source shifted to u8, ", plans.size(),
-                                   plans.size() == 1 ? " band" : " bands", " of rows per image");
+  prepared.band_implementation = concat(implementation, " on the s8 source shifted to u8, ", plans.size(),
+                                        plans.size() == 1 ? " band" : " bands", " of rows per image");
   return true;
 }
 
@@ -512,8 +603,12 @@ bool QuantizedPrimitiveKernel::build_bands(
       Shape band_dst;
       std::optional<dnnl::primitive_desc> band_desc;
       try {
-        band_desc.emplace(
-            pieces_->describe(*epilogue, band_source, source_type, band_padding, plan.kernel_rows, band_dst));
+        if (pieces_) {
+          band_desc.emplace(
+              pieces_->describe(*epilogue, band_source, source_type, band_padding, plan.kernel_rows, band_dst));
+        } else {
+          band_desc.emplace(describe_(*epilogue, band_source, source_type, band_dst));  // DeconvolutionRows
+        }
       } catch (const dnnl::error&) {
         return undo();
       } catch (const UnsupportedError&) {
@@ -582,15 +677,17 @@ bool QuantizedPrimitiveKernel::build_bands(
 
 memory QuantizedPrimitiveKernel::band_weights(Prepared& prepared, const memory::desc& desc, int64_t kernel_row,
                                               int64_t kernel_rows) const {
-  const bool whole_kernel = kernel_row == 0 && kernel_rows == pieces_->kernel_height;
+  const bool whole_kernel = !pieces_ || (kernel_row == 0 && kernel_rows == pieces_->kernel_height);
   if (whole_kernel && desc == prepared.weights.get_desc()) return prepared.weights;
   for (const BandWeights& known : prepared.band_weights)
     if (known.desc == desc && known.kernel_row == kernel_row && known.kernel_rows == kernel_rows) return known.weights;
   // The kernel rows as a view of the node's W: user weights dims [..., kh, kw] (grouped or not).
   memory::dims dims = user_weights_desc_.dims();
   memory::dims offsets(dims.size(), 0);
-  dims[dims.size() - 2] = kernel_rows;
-  offsets[dims.size() - 2] = kernel_row;
+  if (!whole_kernel) {
+    dims[dims.size() - 2] = kernel_rows;
+    offsets[dims.size() - 2] = kernel_row;
+  }
   const memory::desc slice = user_weights_desc_.submemory_desc(dims, offsets);
   memory user_weights(slice, cpu_engine(), const_cast<void*>(weights_.raw_data()));
   memory weights(desc, cpu_engine());
@@ -679,11 +776,13 @@ std::unique_ptr<Kernel> create_quantized_primitive_kernel(const KernelCreateInfo
                                                           QuantizedPrimitiveDescriber describe,
                                                           WeightSliceReader slice_reader, const Shape& probe_shape,
                                                           const std::string& operation, std::string& reason,
-                                                          std::optional<ConvolutionPieces> pieces) {
+                                                          std::optional<ConvolutionPieces> pieces,
+                                                          std::optional<DeconvolutionRows> deconvolution_rows) {
   reason = decline_reason(describe, epilogue, probe_shape, operation);
   if (!reason.empty()) return nullptr;
   return std::make_unique<QuantizedPrimitiveKernel>(info, weights, user_weights_desc, std::move(epilogue),
-                                                    std::move(describe), slice_reader, operation, std::move(pieces));
+                                                    std::move(describe), slice_reader, operation, std::move(pieces),
+                                                    deconvolution_rows);
 }
 
 }  // namespace octet::dnnl_backend

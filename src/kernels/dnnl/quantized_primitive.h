@@ -72,13 +72,15 @@ struct ShiftedSourceRoute {
 };
 
 // What lets the kernel run a 2-D convolution (channels-last source, rank 4) in pieces: its
-// vertical geometry and a describer taking explicit padding and a range of kernel rows. With it
-// the kernel splits a large convolution into bands of output rows, each a single-threaded
-// primitive reading the rows it needs, and runs them on the session's thread pool, which hands
-// bands out dynamically: the calling thread takes the next band whenever it is free, so a worker
-// the OS does not schedule delays nothing. (oneDNN's OpenMP split is static: every call waits for
-// every thread, and on a busy 2-core VM that wait reaches a scheduler period; ResNet-50 went from
-// 11 ms to over 600 ms.)
+// vertical geometry and a describer taking explicit padding and a range of kernel rows. With it,
+// while the cores are contended (dnnl_common.h, cores_contended), the kernel splits a large
+// convolution into bands of output rows, each a single-threaded primitive reading the rows it
+// needs, and runs them on the session's thread pool, which hands bands out dynamically: the
+// calling thread takes the next band whenever it is free, so a worker the OS does not schedule
+// delays nothing. (oneDNN's OpenMP split is static: every call waits for every thread, and on a
+// busy 2-core VM that wait reaches a scheduler period: ResNet-50 INT8 went from 11 ms to medians
+// of 34 to 456 ms with two other busy processes, against 22 to 30 ms in bands. On an idle machine
+// the split is faster: 11 ms against 14 ms.)
 struct ConvolutionPieces {
   int64_t stride = 1;          // vertical stride
   int64_t dilation = 1;        // vertical dilation (1: none)
@@ -94,19 +96,28 @@ struct ConvolutionPieces {
   std::optional<ShiftedSourceRoute> shifted_source;
 };
 
+// For a transposed convolution whose every input row writes its own `stride` output rows and no
+// others (kernel height equal to the vertical stride, no vertical padding, dilation or output
+// padding: the PP-OCR detector's 2x2 stride-2 upsampling), the kernel runs bands of input rows as
+// the same deconvolution on fewer rows, as it runs convolutions' row bands (ConvolutionPieces).
+struct DeconvolutionRows {
+  int64_t stride = 1;
+};
+
 // The kernel of a QFused node whose primitive `describe` gives, or nullptr with `reason` when oneDNN
 // 2.6 cannot run it: probed on `probe_shape` (a small input of the node's geometry, of
 // x_zero_point's type or u8) so that declines (post-op chains, source zero points) show at session
 // creation rather than as a run-time fallback. `weights`: the node's constant W, which outlives the
 // kernel; `user_weights_desc` reads its buffer as the primitive's logical weights. `operation`
-// ("convolution") names what the primitive computes in reasons and detail(). `pieces`: optional,
-// see ConvolutionPieces.
+// ("convolution") names what the primitive computes in reasons and detail(). `pieces` and
+// `deconvolution_rows`: optional, see ConvolutionPieces and DeconvolutionRows.
 std::unique_ptr<Kernel> create_quantized_primitive_kernel(const KernelCreateInfo& info, const Tensor& weights,
                                                           const dnnl::memory::desc& user_weights_desc,
                                                           QuantizedEpilogue epilogue,
                                                           QuantizedPrimitiveDescriber describe,
                                                           WeightSliceReader slice_reader, const Shape& probe_shape,
                                                           const std::string& operation, std::string& reason,
-                                                          std::optional<ConvolutionPieces> pieces = {});
+                                                          std::optional<ConvolutionPieces> pieces = {},
+                                                          std::optional<DeconvolutionRows> deconvolution_rows = {});
 
 }  // namespace octet::dnnl_backend
