@@ -225,6 +225,8 @@ class AccuracyAwareRun {
     result_.latency_ms = current.latency_ms;
     result_.budget_met = within_budget(current.drop);
     result_.fp32_groups = state.order;
+    result_.preset = state.preset;
+    result_.activation_estimator = state.estimator.value_or(preset_default_estimator(state.preset));
     result_.settings = settings_name(state);
     result_.message = message(state, stop_reason);
     result_.seconds = seconds_since(start);

@@ -95,7 +95,11 @@ struct AccuracyAwareResult {
   bool budget_met = false;
   std::vector<std::string> fp32_groups;  // groups returned to FP32, in the order they were returned
   size_t group_count = 0;                // quantized groups of DefaultQuantization
-  std::string settings;                  // preset and range estimator of the returned model
+  // The returned model's preset and activation range estimator (tuning may change them), and the
+  // same as text: "preset mixed, range estimator quantile".
+  QuantizationPreset preset = QuantizationPreset::kPerformance;
+  RangeEstimator activation_estimator = RangeEstimator::kPerformance;
+  std::string settings;
   std::vector<AccuracyAwareIteration> iterations;  // every evaluated candidate, default first
   double fp32_latency_ms = 0;                      // the FP32 model, measured like the iterations
   double latency_ms = 0;                           // the returned model

@@ -146,6 +146,17 @@ TEST(WorkbenchPaths, PlainFileNames) {
   expect_error([] { flat_file_name("set/", "upload"); }, "empty file name");
 }
 
+// The names downloads get and re-run commands show (the page's safeFileName: the same rule).
+TEST(WorkbenchPaths, DownloadFileNames) {
+  EXPECT_EQ(download_file_name("cls.onnx INT8 (job 3)", ".config.json"), "cls_INT8_job_3.config.json");
+  EXPECT_EQ(download_file_name("cls.onnx INT8 (job 3)", ".onnx"), "cls_INT8_job_3.onnx");
+  EXPECT_EQ(download_file_name("resnet50.ONNX", ".onnx"), "resnet50.onnx");
+  EXPECT_EQ(download_file_name("a.onnxb", ".onnx"), "a.onnxb.onnx");
+  EXPECT_EQ(download_file_name("../../etc/passwd", ".html"), ".._.._etc_passwd.html");
+  EXPECT_EQ(download_file_name("  ", "-report.html"), "model-report.html");
+  EXPECT_EQ(download_file_name("", ".onnx"), "model.onnx");
+}
+
 TEST(WorkbenchPaths, WorkspaceConfinesPaths) {
   TemporaryFolder folder;
   const Workspace workspace(folder.path() / "ws");

@@ -350,8 +350,10 @@ def main():
                                               "params": accuracy_params}, "INT8 accuracy")
         status, inspected = server.json("GET", f"/api/models/{int8_id}/inspect")
         precisions = [node["precision"] for node in inspected["nodes"]] if status == 200 else []
-        report(status == 200 and precisions.count("int8") > 40 and "fused" in precisions,
-               "inspect INT8: int8 and fused nodes", f"{status} {precisions[:20]}")
+        folded_notes = {node["note"] for node in inspected["nodes"] if node["precision"] == "folded"} if status == 200 else set()
+        report(status == 200 and precisions.count("int8") > 40 and "fused" in precisions
+               and folded_notes <= {"constant", "removed by graph optimization (folded or a no-op)"},
+               "inspect INT8: int8, fused and folded nodes", f"{status} {precisions[:20]} {folded_notes}")
 
         # AccuracyAware with a budget DefaultQuantization already meets: nothing returned to FP32, and
         # the same model as the DefaultQuantization job (same calibration, same settings).

@@ -13,8 +13,9 @@ namespace octet::workbench {
 namespace {
 
 // How far past a removed node we look for the fused node that took over its output
-// (Relu -> QuantizeLinear -> the int8 convolution's output is two steps).
-constexpr int kMaxFusionSearchDepth = 4;
+// (Relu -> QuantizeLinear -> the int8 convolution's output is two steps; a decomposed hard-swish,
+// Add -> Clip -> Div -> Mul -> QuantizeLinear, five).
+constexpr int kMaxFusionSearchDepth = 6;
 
 Json dims_json(const ValueInfo& value) {
   if (!value.has_shape) return nullptr;
@@ -197,6 +198,7 @@ Json inspect_model(const std::string& path, const std::map<std::string, Shape>& 
         precision = is_int8_op_type(into.op_type) ? "fused" : "fp32";
         note = concat("fused into ", into.op_type, " '", into.name, "'");
       } else {
+        precision = "folded";
         note = node.op_type == "Constant" ? "constant" : "removed by graph optimization (folded or a no-op)";
       }
     }

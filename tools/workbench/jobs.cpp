@@ -12,6 +12,7 @@
 #include "eval/evaluate.h"
 #include "inspection.h"
 #include "onnx/onnx_io.h"
+#include "paths.h"
 #include "pot_config.h"
 #include "quant/accuracy_aware.h"
 #include "quant/calibration.h"
@@ -549,17 +550,6 @@ Json summary_json(const QuantizeSummary& summary, int64_t size_before, int64_t s
           {"seconds", seconds}};
 }
 
-// "preset mixed, range estimator quantile" (AccuracyAwareResult::settings) applied to `options`.
-void apply_settings(const std::string& settings, QuantizeOptions& options) {
-  const std::string preset_prefix = "preset ";
-  const std::string estimator_prefix = ", range estimator ";
-  const size_t estimator_at = settings.find(estimator_prefix);
-  check(settings.starts_with(preset_prefix) && estimator_at != std::string::npos,
-        "accuracy-aware quantization returned unexpected settings '", settings, "'");
-  options.preset = parse_preset(settings.substr(preset_prefix.size(), estimator_at - preset_prefix.size()));
-  options.activation_estimator = parse_range_estimator(settings.substr(estimator_at + estimator_prefix.size()));
-}
-
 JobOutcome run_quantize_job(const JobRecord& job, JobContext& context, const JobSubjects& subjects,
                             Database& database, const Workspace& workspace) {
   QuantizeParams params = parse_quantize_params(job.params);
@@ -602,11 +592,14 @@ JobOutcome run_quantize_job(const JobRecord& job, JobContext& context, const Job
     quantized = std::move(result.model);
     summary = result.summary;
     accuracy_aware_report = accuracy_aware_report_json(result);
-    apply_settings(result.settings, reproducing);
+    reproducing.preset = result.preset;
+    reproducing.activation_estimator = result.activation_estimator;
     reproducing.ignored.insert(result.fp32_groups.begin(), result.fp32_groups.end());
   }
   context.check_cancelled();
   const Json config = default_quantization_config(reproducing, params.subset, original);
+  const std::string version_name =
+      concat(subjects.model.name, params.algorithm == "default" ? " INT8" : " INT8 AA", " (job ", job.id, ")");
 
   // save_model writes a temporary file and renames it: a crash leaves no half-written model.
   const fs::path output = workspace.models_dir() / concat("job", job.id, "-int8.onnx");
@@ -621,10 +614,10 @@ JobOutcome run_quantize_job(const JobRecord& job, JobContext& context, const Job
                  {"summary", summary_json(summary, size_before, size_after, seconds)},
                  {"config", config},
                  {"command", quantize_command_line(subjects.model.path, subjects.dataset.path, preprocess,
-                                                   concat("model-job", job.id, ".config.json"))}};
+                                                   download_file_name(version_name, ".config.json"))}};
   if (!accuracy_aware_report.is_null()) result["report"] = accuracy_aware_report;
   ModelRecord version;
-  version.name = concat(subjects.model.name, params.algorithm == "default" ? " INT8" : " INT8 AA", " (job ", job.id, ")");
+  version.name = version_name;
   version.path = output.string();
   version.project_id = subjects.project.id;
   version.parent_id = subjects.model.id;

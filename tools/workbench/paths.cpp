@@ -1,5 +1,7 @@
 #include "paths.h"
 
+#include <algorithm>
+#include <cctype>
 #include <random>
 
 #include "octet/status.h"
@@ -86,6 +88,34 @@ void check_plain_file_name(const std::string& name, const std::string& what) {
     check(c != '/' && c != '\\', what, " '", name, "' contains a path separator (only plain file names are accepted)");
     check(byte >= 0x20 && byte != 0x7f, what, " '", name, "' contains a control character");
   }
+}
+
+std::string download_file_name(const std::string& name, const std::string& extension) {
+  const auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  const auto plain_char = [&](char c) { return word_char(c) || c == '.' || c == '-'; };
+  std::string stem;
+  bool in_run = false;  // inside a run of characters replaced by one '_'
+  for (size_t i = 0; i < name.size(); ++i) {
+    const bool onnx_suffix = name.size() - i >= 5 && name[i] == '.' &&
+                             std::equal(name.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                                        name.begin() + static_cast<std::ptrdiff_t>(i) + 5, "onnx",
+                                        [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }) &&
+                             (i + 5 == name.size() || !word_char(name[i + 5]));
+    if (onnx_suffix) {
+      i += 4;
+      continue;
+    }
+    if (plain_char(name[i])) {
+      stem += name[i];
+      in_run = false;
+    } else if (!in_run) {
+      stem += '_';
+      in_run = true;
+    }
+  }
+  const size_t first = stem.find_first_not_of('_');
+  stem = first == std::string::npos ? "" : stem.substr(first, stem.find_last_not_of('_') - first + 1);
+  return (stem.empty() ? "model" : stem) + extension;
 }
 
 std::string random_name() {

@@ -45,6 +45,12 @@ std::filesystem::path user_directory(const std::string& text, const std::string&
 // Throws Error naming it otherwise.
 void check_plain_file_name(const std::string& name, const std::string& what);
 
+// The file name a download of `name` gets, and the one the re-run commands shown to users name
+// (the page's safeFileName follows the same rule): ".onnx" taken out, every run of characters other
+// than letters, digits, '.', '-' and '_' made one '_', '_' trimmed at both ends ("model" if nothing
+// is left), then `extension`. "cls.onnx INT8 (job 3)", ".config.json" -> "cls_INT8_job_3.config.json".
+std::string download_file_name(const std::string& name, const std::string& extension);
+
 // A fresh random name (16 hex characters) for temporary files and upload folders.
 std::string random_name();
 

@@ -183,19 +183,6 @@ std::string content_type_for(const std::string& path) {
   return found == kTypes.end() ? "application/octet-stream" : found->second;
 }
 
-// A file name for Content-Disposition: letters, digits, '.', '-', '_' only.
-std::string attachment_name(const std::string& name, const std::string& extension) {
-  std::string safe;
-  for (const char c : name) {
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                       c == '-' || c == '_';
-    safe += plain ? c : '_';
-  }
-  if (safe.empty()) safe = "model";
-  if (!safe.ends_with(extension)) safe += extension;
-  return safe;
-}
-
 // Removes a temporary upload file or folder unless released.
 class TemporaryPath {
  public:
@@ -516,7 +503,7 @@ class WorkbenchServer {
       if (model.config.empty())
         throw HttpError(404, concat("model ", model.id, " was not made by a quantization job here: it has no config"));
       response.set_header("Content-Disposition",
-                          concat("attachment; filename=\"", attachment_name(model.name, ".config.json"), "\""));
+                          concat("attachment; filename=\"", download_file_name(model.name, ".config.json"), "\""));
       response.set_content(model.config, "application/json");
     });
     post("/api/models", [this](const Request& request, Response& response, const ContentReader& reader) {
@@ -547,7 +534,7 @@ class WorkbenchServer {
     get(R"(/api/projects/(\d+)/report)", [this](const Request& request, Response& response) {
       const ProjectRecord project = project_record(path_id(request));
       response.set_header("Content-Disposition",
-                          concat("attachment; filename=\"", attachment_name(project.name, "-report.html"), "\""));
+                          concat("attachment; filename=\"", download_file_name(project.name, "-report.html"), "\""));
       response.set_content(project_report_html(database_, project), "text/html; charset=utf-8");
     });
     post("/api/projects", [this](const Request&, Response& response, const ContentReader& reader) {
@@ -730,7 +717,7 @@ class WorkbenchServer {
     if (!file->good()) throw HttpError(404, concat("model ", model.id, ": its file '", model.path, "' is gone"));
     const auto size = static_cast<size_t>(fs::file_size(model.path));
     response.set_header("Content-Disposition",
-                        concat("attachment; filename=\"", attachment_name(model.name, ".onnx"), "\""));
+                        concat("attachment; filename=\"", download_file_name(model.name, ".onnx"), "\""));
     response.set_content_provider(size, "application/octet-stream",
                                   [file](size_t offset, size_t length, httplib::DataSink& sink) {
                                     std::vector<char> chunk(std::min(length, kDownloadChunkBytes));

@@ -720,7 +720,7 @@
     function draw() {
       result.textContent = "";
       const nodes = data.nodes || [];
-      const counts = { int8: 0, fp32: 0, fused: 0 };
+      const counts = { int8: 0, fp32: 0, fused: 0, folded: 0 };
       for (const node of nodes) if (node.op_type !== "Constant") counts[node.precision] = (counts[node.precision] || 0) + 1;
       const model = modelById(current);
       // The API gives numbers; `octet inspect --json` style objects ({count, bytes}, {total}) are read too.
@@ -731,7 +731,7 @@
         card("File size", fmtBytes(data.size_bytes), model ? model.precision.toUpperCase() : ""),
         card("Parameters", fmtCount(parameters), fmtBytes(parameterBytes)),
         card("MACs", fmtCount(macs), shape.value.trim() ? `for ${shape.value.trim()}` : "give a shape"),
-        card("Nodes", String(nodes.filter((node) => node.op_type !== "Constant").length), `${counts.int8} int8 · ${counts.fused} fused · ${counts.fp32} fp32`),
+        card("Nodes", String(nodes.filter((node) => node.op_type !== "Constant").length), `${counts.int8} int8 · ${counts.fused} fused · ${counts.fp32} fp32 · ${counts.folded} folded`),
         card("Unsupported", String((data.unsupported || []).length), (data.unsupported || []).length ? "ops the runtime cannot run" : "every op runs")));
 
       const ioRows = [].concat(
@@ -783,6 +783,7 @@
             h("span", {}, h("i", { style: `background:${COLORS.int8}` }), "int8"),
             h("span", {}, h("i", { style: "background:#8b5cc7" }), "fused"),
             h("span", {}, h("i", { style: `background:${COLORS.fp32}` }), "fp32"),
+            h("span", {}, h("i", { style: "background:#9aa3b2" }), "folded"),
             h("span", {}, h("i", { style: "background:#fff;border:2px dashed #c0392b" }), "ignored"))),
         h("div", { class: "graph-wrap" }, view, details));
       // The view measures its box: create it once the panel is in the document.

@@ -4,7 +4,7 @@
 //   - levels: the longest path from a graph input (a node sits one level below its deepest producer);
 //   - order within a level: a few barycenter sweeps (down, then up) to reduce edge crossings;
 //   - x positions: each node pulled toward the mean x of its producers, overlaps pushed apart.
-// Nodes are coloured by precision (int8 / fp32 / fused); pan by dragging, zoom with the wheel.
+// Nodes are coloured by precision (int8 / fp32 / fused / folded); pan by dragging, zoom with the wheel.
 //
 // Usage:
 //   const view = OctetGraph.create(containerElement, {
