@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/layout.h"
+#include "kernels/dnnl/shape_cache.h"
 #include "kernels/post_ops.h"
 #include "kernel_test_util.h"
 
@@ -47,7 +48,9 @@ void check_case(const Case& test, bool channels_last_input = false, bool expect_
   std::vector<Tensor> actual = run_node(test.node, dnnl_inputs, test.opset, test.constant_inputs, 2, "dnnl", &detail);
   const std::string context = concat(test.description, channels_last_input ? " [channels-last input]" : "",
                                      " (ran: ", detail, ")");
-  if (expect_dnnl) EXPECT_EQ(detail.find("fallback"), std::string::npos) << context;
+  if (expect_dnnl) {
+    EXPECT_EQ(detail.find("fallback"), std::string::npos) << context;
+  }
   ThreadPool pool(1);
   for (size_t i = 0; i < reference.size(); ++i) {
     Tensor plain = to_plain(actual[i], pool);
@@ -102,6 +105,50 @@ TEST(DnnlKernelTest, ConvSweep) {
         }
       }
     }
+  }
+}
+
+TEST(DnnlShapeCacheTest, KeepsTheMostRecentlyUsedEntries) {
+  dnnl_backend::ShapeCache<int, std::string> cache;
+  const int capacity = static_cast<int>(dnnl_backend::kShapeCacheCapacity);
+  for (int key = 0; key < capacity; ++key) EXPECT_EQ(cache.insert(key, concat("v", key)), concat("v", key));
+  ASSERT_NE(cache.find(0), nullptr);  // 0 becomes the most recently used; 1 the least
+  EXPECT_EQ(*cache.find(0), "v0");
+  const std::string* kept = cache.find(capacity - 1);
+  cache.insert(capacity, "new");
+  EXPECT_EQ(cache.size(), dnnl_backend::kShapeCacheCapacity);
+  EXPECT_EQ(cache.find(1), nullptr);
+  EXPECT_NE(cache.find(0), nullptr);
+  EXPECT_EQ(cache.find(capacity - 1), kept);  // entries do not move
+  EXPECT_EQ(*cache.find(capacity), "new");
+}
+
+// One convolution kernel fed more input shapes than it keeps prepared (text lines of every width
+// through PP-OCR rec): every result matches the reference, including a shape prepared again after
+// it was dropped.
+TEST(DnnlKernelTest, ConvPreparedAgainAfterItsShapeWasDropped) {
+  const Node node = conv_node("Conv", true, {ints_attribute("pads", {1, 1, 1, 1})});
+  const Tensor weights = random_tensor({16, 8, 3, 3}, 71);
+  const Tensor bias = random_tensor({16}, 72);
+  std::map<std::string, const Tensor*> constants = {{node.inputs[1], &weights}, {node.inputs[2], &bias}};
+  KernelCreateInfo info{node, 17, [&](const std::string& name) -> const Tensor* {
+                          const auto found = constants.find(name);
+                          return found == constants.end() ? nullptr : found->second;
+                        }};
+  const KernelChoice choice = builtin_kernel_registry().create(info, "dnnl");
+  std::vector<int64_t> widths;
+  for (int64_t i = 0; i < static_cast<int64_t>(dnnl_backend::kShapeCacheCapacity) + 3; ++i) widths.push_back(8 + 4 * i);
+  widths.push_back(widths.front());
+  ThreadPool pool(2);
+  for (size_t i = 0; i < widths.size(); ++i) {
+    const Tensor x = random_tensor({1, 8, 6, widths[i]}, 80 + static_cast<uint32_t>(i));
+    const std::vector<const Tensor*> inputs = {&x, &weights, &bias};
+    std::vector<Tensor> outputs(1);
+    KernelContext context(inputs, outputs, pool);
+    choice.kernel->run(context);
+    const std::vector<Tensor> expected = run_node(node, inputs, 17, {1, 2}, 1, "reference");
+    ThreadPool plain_pool(1);
+    expect_near(to_plain(outputs[0], plain_pool), expected[0], kTolerance, concat("width ", widths[i], " (run ", i, ")"));
   }
 }
 

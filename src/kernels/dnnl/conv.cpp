@@ -6,6 +6,7 @@
 
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_kernels.h"
+#include "kernels/dnnl/shape_cache.h"
 #include "kernels/post_ops.h"
 
 namespace octet::dnnl_backend {
@@ -141,8 +142,7 @@ class ConvKernel : public Kernel {
   };
 
   Prepared& prepare(const Tensor& src) {
-    auto found = cache_.find(src.shape());
-    if (found != cache_.end()) return found->second;
+    if (Prepared* found = cache_.find(src.shape())) return *found;
 
     const size_t spatial_rank = src.shape().size() - 2;
     const Shape& weight_shape = weights_.shape();
@@ -239,7 +239,7 @@ class ConvKernel : public Kernel {
     thread_stream().wait();
     prepared.arguments = {{DNNL_ARG_WEIGHTS, prepared.weights}, {DNNL_ARG_SCRATCHPAD, prepared.scratchpad}};
     if (bias_) prepared.arguments[DNNL_ARG_BIAS] = prepared.bias;
-    return cache_.emplace(src.shape(), std::move(prepared)).first->second;
+    return cache_.insert(src.shape(), std::move(prepared));
   }
 
   bool winograd_applies(const Shape& src_shape, const Shape& weight_shape, int64_t group) const {
@@ -257,7 +257,7 @@ class ConvKernel : public Kernel {
   ConvAttributes attributes_;
   std::vector<PostOp> post_ops_;
   size_t sum_input_;
-  std::map<Shape, Prepared> cache_;
+  ShapeCache<Shape, Prepared> cache_;
   std::string last_implementation_;
 };
 

@@ -4,6 +4,7 @@
 
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_kernels.h"
+#include "kernels/dnnl/shape_cache.h"
 
 namespace octet::dnnl_backend {
 namespace {
@@ -62,7 +63,7 @@ class DeconvKernel : public Kernel {
   };
 
   Prepared& prepare(const Shape& src_shape) {
-    if (auto found = cache_.find(src_shape); found != cache_.end()) return found->second;
+    if (Prepared* found = cache_.find(src_shape)) return *found;
     const size_t spatial_rank = src_shape.size() - 2;
     const int64_t output_channels = weights_.dim(1) * group_;
     Shape dst_shape{src_shape[0], output_channels};
@@ -113,7 +114,7 @@ class DeconvKernel : public Kernel {
     dnnl::reorder(user_weights, prepared.weights).execute(thread_stream(), user_weights, prepared.weights);
     thread_stream().wait();
     if (bias_) prepared.bias = wrap(*bias_, bias_desc);
-    return cache_.emplace(src_shape, std::move(prepared)).first->second;
+    return cache_.insert(src_shape, std::move(prepared));
   }
 
   const Tensor& weights_;
@@ -121,7 +122,7 @@ class DeconvKernel : public Kernel {
   int64_t group_;
   dnnl::post_ops post_ops_;
   std::vector<int64_t> strides_, dilations_, pads_, output_padding_;
-  std::map<Shape, Prepared> cache_;
+  ShapeCache<Shape, Prepared> cache_;
   std::string detail_;
 };
 

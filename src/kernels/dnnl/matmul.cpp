@@ -8,6 +8,7 @@
 
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_kernels.h"
+#include "kernels/dnnl/shape_cache.h"
 #include "kernels/reference/kernel_util.h"
 
 namespace octet::dnnl_backend {
@@ -131,7 +132,7 @@ class MatMulKernel : public Kernel {
 
   Prepared& prepare(const memory::dims& a_dims, const memory::dims& b_dims, const memory::dims& dst_dims) {
     auto key = std::make_pair(a_dims, b_dims);
-    if (auto found = cache_.find(key); found != cache_.end()) return found->second;
+    if (Prepared* found = cache_.find(key)) return *found;
     Prepared prepared;
     prepared.a_desc = plain_desc(a_dims, config_.transpose_a);
     prepared.b_desc = plain_desc(b_dims, config_.transpose_b);
@@ -159,12 +160,12 @@ class MatMulKernel : public Kernel {
       thread_stream().wait();
     }
     if (config_.bias) prepared.bias = memory(bias_desc, cpu_engine(), const_cast<void*>(config_.bias->raw_data()));
-    return cache_.emplace(key, std::move(prepared)).first->second;
+    return cache_.insert(key, std::move(prepared));
   }
 
   ReferenceFallback fallback_;
   MatMulConfig config_;
-  std::map<std::pair<memory::dims, memory::dims>, Prepared> cache_;
+  ShapeCache<std::pair<memory::dims, memory::dims>, Prepared> cache_;
   std::string detail_;
 };
 

@@ -6,6 +6,7 @@
 
 #include "kernels/dnnl/dnnl_common.h"
 #include "kernels/dnnl/dnnl_kernels.h"
+#include "kernels/dnnl/shape_cache.h"
 #include "kernels/dnnl/quantized_epilogue.h"
 #include "kernels/quantized_ops.h"
 #include "kernels/reference/kernel_util.h"
@@ -114,7 +115,7 @@ class QuantizedMatMulKernel : public Kernel {
   Prepared& prepare(const memory::dims& a_dims, const memory::dims& b_dims, const memory::dims& dst_dims,
                     DataType a_type) {
     auto key = std::make_tuple(a_dims, b_dims, a_type);
-    if (auto found = cache_.find(key); found != cache_.end()) return found->second;
+    if (Prepared* found = cache_.find(key)) return *found;
     Prepared prepared;
     prepared.a_desc = plain_desc(a_dims, to_dnnl(a_type));
     prepared.b_desc = plain_desc(b_dims, memory::data_type::s8);
@@ -142,7 +143,7 @@ class QuantizedMatMulKernel : public Kernel {
                              attributes, cpu_engine());
     } catch (const dnnl::error& error) {
       prepared.implementation = concat("reference fallback: oneDNN has no int8 matmul for this shape (", error.what(), ")");
-      return cache_.emplace(key, std::move(prepared)).first->second;
+      return cache_.insert(key, std::move(prepared));
     }
     prepared.primitive = dnnl::matmul(*primitive_desc);
     prepared.implementation = implementation_name(*primitive_desc);
@@ -165,13 +166,13 @@ class QuantizedMatMulKernel : public Kernel {
       prepared.arguments[DNNL_ARG_BIAS] = prepared.bias;
     }
     epilogue_.add_arguments(prepared.arguments);
-    return cache_.emplace(key, std::move(prepared)).first->second;
+    return cache_.insert(key, std::move(prepared));
   }
 
   ReferenceFallback fallback_;
   const Tensor* weights_;  // constant B, or nullptr for a run-time one
   QuantizedEpilogue epilogue_;
-  std::map<std::tuple<memory::dims, memory::dims, DataType>, Prepared> cache_;
+  ShapeCache<std::tuple<memory::dims, memory::dims, DataType>, Prepared> cache_;
   std::vector<float> residual_scratch_;
   std::string detail_;
 };

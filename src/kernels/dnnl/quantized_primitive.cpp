@@ -31,6 +31,7 @@
 
 #include "core/layout.h"
 #include "kernels/dnnl/quantize_loops.h"
+#include "kernels/dnnl/shape_cache.h"
 #include "kernels/quantized_ops.h"
 
 namespace octet::dnnl_backend {
@@ -198,7 +199,7 @@ class QuantizedPrimitiveKernel : public Kernel {
   std::string operation_;
   std::optional<ConvolutionPieces> pieces_;
   std::optional<DeconvolutionRows> deconvolution_rows_;
-  std::map<std::pair<Shape, DataType>, Prepared> cache_;
+  ShapeCache<std::pair<Shape, DataType>, Prepared> cache_;
   std::vector<float> residual_scratch_;
   std::string detail_;
 };
@@ -331,7 +332,7 @@ QuantizedPrimitiveKernel::LayoutView& QuantizedPrimitiveKernel::Prepared::input_
 
 QuantizedPrimitiveKernel::Prepared* QuantizedPrimitiveKernel::prepare(const Tensor& src, int pool_threads) {
   const auto key = std::make_pair(src.shape(), src.dtype());
-  if (auto found = cache_.find(key); found != cache_.end()) return &found->second;
+  if (Prepared* found = cache_.find(key)) return found;
   Prepared prepared;
   Shape dst_shape;
   std::optional<dnnl::primitive_desc> primitive_desc;
@@ -346,14 +347,14 @@ QuantizedPrimitiveKernel::Prepared* QuantizedPrimitiveKernel::prepare(const Tens
   } catch (const dnnl::error& error) {
     prepared.implementation = concat("reference fallback: oneDNN has no int8 ", operation_, " for input ",
                                      shape_to_string(src.shape()), " (", error.what(), ")");
-    return &cache_.emplace(key, std::move(prepared)).first->second;
+    return &cache_.insert(key, std::move(prepared));
   }
   const std::string implementation = implementation_name(*primitive_desc);
   if (is_reference_implementation(implementation)) {
     // oneDNN's reference int8 (de)convolution is far slower than octet's own reference kernel.
     prepared.implementation =
         concat("reference fallback: oneDNN offers only ", implementation, " for input ", shape_to_string(src.shape()));
-    return &cache_.emplace(key, std::move(prepared)).first->second;
+    return &cache_.insert(key, std::move(prepared));
   }
   prepared.primitive = dnnl::primitive(*primitive_desc);
   prepared.implementation = implementation;
@@ -382,7 +383,7 @@ QuantizedPrimitiveKernel::Prepared* QuantizedPrimitiveKernel::prepare(const Tens
   if (pieces_ && pieces_->shifted_source && src.rank() == 4 && src.dtype() == DataType::kInt8 &&
       !starts_with(implementation, pieces_->shifted_source->implementation_prefix))
     prepare_shifted_route(src.shape(), pool_threads, prepared);
-  return &cache_.emplace(key, std::move(prepared)).first->second;
+  return &cache_.insert(key, std::move(prepared));
 }
 
 void QuantizedPrimitiveKernel::plan_bands(const Shape& src_shape, DataType src_type, int pool_threads,
