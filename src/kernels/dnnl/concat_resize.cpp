@@ -40,9 +40,11 @@ class ConcatKernel : public Kernel {
     std::vector<memory> sources;
     for (size_t i = 0; i < context.input_count(); ++i) {
       const Tensor& input = context.input(i);
-      for (int64_t d = 0; d < first.rank(); ++d)
-        check(d == axis || input.dim(d) == first.dim(d), "input ", i, " has shape ", shape_to_string(input.shape()),
-              ", incompatible with ", shape_to_string(first.shape()), " along axis ", d);
+      for (int64_t d = 0; d < first.rank(); ++d) {
+        if (d != axis && input.dim(d) != first.dim(d))
+          throw Error(concat("input ", i, " has shape ", shape_to_string(input.shape()), ", incompatible with ",
+                             shape_to_string(first.shape()), " along axis ", d));
+      }
       dst_shape[static_cast<size_t>(axis)] += input.dim(axis);
       source_descs.push_back(describe(input));
       sources.push_back(wrap(input, source_descs.back()));

@@ -79,8 +79,9 @@ class ConvKernel : public Kernel {
     memory& conv_dst = direct_dst ? prepared.dst_view : prepared.dst_buffer;
     if (sum_input_ != kNoSum && !in_place) {
       const Tensor& addend = context.input(sum_input_);
-      check(addend.shape() == dst.shape(), "residual input shape ", shape_to_string(addend.shape()),
-            " differs from the output shape ", shape_to_string(dst.shape()));
+      if (addend.shape() != dst.shape())
+        throw Error(concat("residual input shape ", shape_to_string(addend.shape()), " differs from the output shape ",
+                           shape_to_string(dst.shape())));
       LayoutView& residual = prepared.residual_view(addend.layout(), conv_dst);
       residual.view.set_data_handle(const_cast<void*>(addend.raw_data()));
       residual.reorder->execute(stream, residual.view, conv_dst);

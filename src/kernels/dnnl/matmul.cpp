@@ -49,8 +49,8 @@ class MatMulKernel : public Kernel {
     if (config_.transpose_b) std::swap(b_shape[b_shape.size() - 2], b_shape[b_shape.size() - 1]);
     if (config_.transpose_a) std::swap(a_shape[0], a_shape[1]);
     const int64_t k = a_shape.back();
-    check(b_shape[b_shape.size() - 2] == k, "inner dimensions differ: ", shape_to_string(a.shape()), " x ",
-          shape_to_string(b.shape()));
+    if (b_shape[b_shape.size() - 2] != k)
+      throw Error(concat("inner dimensions differ: ", shape_to_string(a.shape()), " x ", shape_to_string(b.shape())));
     Shape dst_shape;
     memory::dims a_dims, b_dims, dst_dims;
     if (config_.weights && b.rank() == 2) {
@@ -95,8 +95,9 @@ class MatMulKernel : public Kernel {
     memory dst_memory(prepared.dst_desc, cpu_engine(), dst.raw_data());
     if (config_.sum_input != static_cast<size_t>(-1)) {
       const Tensor& addend = context.input(config_.sum_input);
-      check(addend.shape() == dst_shape && addend.layout() == Layout::kPlain, "sum input shape ",
-            shape_to_string(addend.shape()), " differs from the output shape ", shape_to_string(dst_shape));
+      if (addend.shape() != dst_shape || addend.layout() != Layout::kPlain)
+        throw Error(concat("sum input shape ", shape_to_string(addend.shape()), " differs from the output shape ",
+                           shape_to_string(dst_shape)));
       std::memcpy(dst.raw_data(), addend.raw_data(), dst.byte_size());
     }
     std::unordered_map<int, memory> arguments{

@@ -42,8 +42,8 @@ class QuantizedMatMulKernel : public Kernel {
       return;
     }
     const int64_t k = a.dim(a.rank() - 1);
-    check(b.dim(b.rank() - 2) == k, "inner dimensions differ: ", shape_to_string(a.shape()), " x ",
-          shape_to_string(b.shape()));
+    if (b.dim(b.rank() - 2) != k)
+      throw Error(concat("inner dimensions differ: ", shape_to_string(a.shape()), " x ", shape_to_string(b.shape())));
     Shape dst_shape;
     memory::dims a_dims, b_dims, dst_dims;
     if (weights_ && b.rank() == 2) {

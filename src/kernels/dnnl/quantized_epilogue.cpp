@@ -92,8 +92,10 @@ const float* QuantizedEpilogue::stage_output(KernelContext& context, const Shape
     return nullptr;
   }
   const Tensor& given = context.input(kQInputSum);
-  check(given.shape() == shape, "residual input shape ", shape_to_string(given.shape()),
-        " differs from the output shape ", shape_to_string(shape));
+  // Not check(): its arguments, shape_to_string's streams, would be built on every run.
+  if (given.shape() != shape)
+    throw Error(concat("residual input shape ", shape_to_string(given.shape()), " differs from the output shape ",
+                       shape_to_string(shape)));
   check(given.dtype() == sum_type, "residual input is ", dtype_name(given.dtype()), ", its zero point says ",
         dtype_name(sum_type));
   const Tensor* addend = &given;
