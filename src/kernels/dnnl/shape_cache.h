@@ -1,7 +1,8 @@
 // What a oneDNN kernel prepares per input shape (primitive, weights reordered for it, buffers),
 // bounded: the most recently used kShapeCacheCapacity entries are kept. A fixed-shape run prepares
-// once; a process that meets ever new shapes (text lines of every width through PP-OCR rec, about
-// 30 MB of reordered weights and buffers per width) stays bounded instead of growing without end.
+// once; a process that meets ever new shapes (text lines of every width through PP-OCR rec, a few
+// MB of reordered weights and buffers per width) stays bounded instead of growing without end:
+// `octet run` of rec INT8 over 24 widths peaked at 288 MB instead of 335 MB.
 #pragma once
 
 #include <cstddef>
