@@ -14,10 +14,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kChannels = 3;
-// PaddleOCR's rec_image_shape 3x48x320 and cls_image_shape 3x48x192.
-constexpr int64_t kLineHeight = 48;
-constexpr int64_t kRecognizerWidth = 320;
-constexpr int64_t kClassifierWidth = 192;
 // filter_tag_det_res drops boxes whose top or left edge is at most this long (pixels).
 constexpr double kMinimumBoxSide = 3;
 // sorted_boxes: top-left corners closer than this vertically (pixels) are on the same line.
@@ -210,9 +206,9 @@ int64_t recognition_input_width(int64_t crop_height, int64_t crop_width, int64_t
   check(crop_height > 0 && crop_width > 0, "text crop: empty crop ", crop_height, "x", crop_width);
   check(width_multiple > 0, "recognition width multiple must be positive, got ", width_multiple);
   // As PaddleOCR computes it (ratio first, then the product, truncated), so that widths agree exactly.
-  const double default_ratio = static_cast<double>(kRecognizerWidth) / static_cast<double>(kLineHeight);
+  const double default_ratio = static_cast<double>(kPpocrRecWidth) / static_cast<double>(kPpocrLineHeight);
   const double ratio = std::max(default_ratio, static_cast<double>(crop_width) / static_cast<double>(crop_height));
-  const auto width = static_cast<int64_t>(static_cast<double>(kLineHeight) * ratio);
+  const auto width = static_cast<int64_t>(static_cast<double>(kPpocrLineHeight) * ratio);
   return (width + width_multiple - 1) / width_multiple * width_multiple;
 }
 
@@ -272,8 +268,9 @@ OcrPipeline::OcrPipeline(const OcrModelFiles& files, const OcrPipelineOptions& o
   recognizer_ = Session::from_file(files.recognizer, session_options);
   check_image_model(*recognizer_, files.recognizer, "recognizer");
   const ValueInfo& line = recognizer_->inputs().front();
-  check(known_dim(line, 2) < 0 || known_dim(line, 2) == kLineHeight, files.recognizer, ": the recognizer's input '",
-        line.name, "' is ", line.shape_string(), " (expected height ", kLineHeight, ", PaddleOCR's rec_image_shape)");
+  check(known_dim(line, 2) < 0 || known_dim(line, 2) == kPpocrLineHeight, files.recognizer,
+        ": the recognizer's input '", line.name, "' is ", line.shape_string(), " (expected height ", kPpocrLineHeight,
+        ", PaddleOCR's rec_image_shape)");
   const ValueInfo& sequence = recognizer_->outputs().front();
   check(!sequence.has_shape || sequence.dims.size() == 3, files.recognizer, ": not a CTC recognizer: its output '",
         sequence.name, "' is ", sequence.shape_string(), " (expected [N, T, classes])");

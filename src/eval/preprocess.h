@@ -35,6 +35,12 @@
 
 namespace octet {
 
+// PaddleOCR's line input shapes: rec_image_shape 3x48x320 and cls_image_shape 3x48x192 (the ppocr-rec
+// and ppocr-cls presets, and the OCR pipeline's crops).
+inline constexpr int64_t kPpocrLineHeight = 48;
+inline constexpr int64_t kPpocrRecWidth = 320;
+inline constexpr int64_t kPpocrClsWidth = 192;
+
 enum class ResizeMode {
   kNone,
   kFixed,          // resize=HxW
